@@ -1,0 +1,1 @@
+namespace Langfuse.Agents; internal static class Placeholder { }
