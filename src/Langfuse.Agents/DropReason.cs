@@ -1,0 +1,26 @@
+namespace Langfuse.Agents;
+
+/// <summary>Why an item (an observation or a score) was not delivered. Every drop is counted by reason.</summary>
+public enum DropReason
+{
+    /// <summary>The in-memory queue was full (in items or in bytes); the newest item was dropped so the caller never waits.</summary>
+    QueueFull,
+
+    /// <summary>The trace was not kept by sampling.</summary>
+    SampledOut,
+
+    /// <summary>The item could not be made small enough to send, or the server refused it as too large.</summary>
+    TooLarge,
+
+    /// <summary>The item arrived after shutdown began, or shutdown's time budget ran out before it was sent.</summary>
+    Shutdown,
+
+    /// <summary>Every retry failed (network errors, timeouts, 408, 429, 5xx).</summary>
+    ExportFailed,
+
+    /// <summary>The circuit breaker was open after repeated failures, so the batch was not attempted.</summary>
+    CircuitOpen,
+
+    /// <summary>The server refused the item (400, 401, 403, 404, or a per-event 4xx); retrying cannot help.</summary>
+    Rejected,
+}

@@ -1,0 +1,262 @@
+using System.Globalization;
+
+namespace Langfuse.Agents.Internal.Configuration;
+
+/// <summary>
+/// The table of text settings shared by environment variables and the <c>Langfuse</c> configuration section:
+/// each setting's names and its parser, written once.
+/// </summary>
+internal static class LangfuseSettings
+{
+    /// <summary>
+    /// CI and hosting variables holding the deployed commit, read in this order when <c>LANGFUSE_RELEASE</c> is unset.
+    /// The first ten are the official Python SDK's list, in its order; the last two are common hosts it does not read.
+    /// </summary>
+    public static readonly IReadOnlyList<string> ReleaseFallbackVariables =
+    [
+        "RENDER_GIT_COMMIT",
+        "CI_COMMIT_SHA",
+        "CIRCLE_SHA1",
+        "SOURCE_VERSION",
+        "TRAVIS_COMMIT",
+        "GIT_COMMIT",
+        "GITHUB_SHA",
+        "BITBUCKET_COMMIT",
+        "BUILD_SOURCEVERSION",
+        "DRONE_COMMIT_SHA",
+        "HEROKU_SLUG_COMMIT",
+        "VERCEL_GIT_COMMIT_SHA",
+    ];
+
+    /// <summary>Every text setting, in the order problems are reported.</summary>
+    public static readonly IReadOnlyList<LangfuseSetting> All =
+    [
+        new(nameof(LangfuseOptions.PublicKey), "LANGFUSE_PUBLIC_KEY", Key(static (o, v) => o.PublicKey = v), isSecret: true),
+        new(nameof(LangfuseOptions.SecretKey), "LANGFUSE_SECRET_KEY", Key(static (o, v) => o.SecretKey = v), isSecret: true),
+        new(nameof(LangfuseOptions.BaseUrl), "LANGFUSE_BASE_URL", ParseBaseUrl, aliases: ["LANGFUSE_HOST", "LANGFUSE_BASEURL"]),
+        new(nameof(LangfuseOptions.TracingEnabled), "LANGFUSE_TRACING_ENABLED", ParseTracingEnabled),
+        new(nameof(LangfuseOptions.Timeout), "LANGFUSE_TIMEOUT", Duration(static (o, v) => o.Timeout = v, DurationUnit.Seconds, allowZero: false)),
+        new(nameof(LangfuseOptions.FlushAt), "LANGFUSE_FLUSH_AT", Int32(static (o, v) => o.FlushAt = v, minimum: 1)),
+        new(nameof(LangfuseOptions.FlushInterval), "LANGFUSE_FLUSH_INTERVAL", Duration(static (o, v) => o.FlushInterval = v, DurationUnit.Seconds, allowZero: false)),
+        new(nameof(LangfuseOptions.SampleRate), "LANGFUSE_SAMPLE_RATE", ParseSampleRate),
+        new(nameof(LangfuseOptions.Environment), "LANGFUSE_TRACING_ENVIRONMENT", Text(static (o, v) => o.Environment = v)),
+        new(nameof(LangfuseOptions.Release), "LANGFUSE_RELEASE", Text(static (o, v) => o.Release = v), aliases: ReleaseFallbackVariables),
+        new(nameof(LangfuseOptions.Debug), "LANGFUSE_DEBUG", ParseDebug),
+        new(nameof(LangfuseOptions.IngestionProtocol), "LANGFUSE_INGESTION_PROTOCOL", ParseIngestionProtocol),
+        new(nameof(LangfuseOptions.MaxQueueSize), "LANGFUSE_MAX_QUEUE_SIZE", Int32(static (o, v) => o.MaxQueueSize = v, minimum: 1)),
+        new(nameof(LangfuseOptions.MaxQueueBytes), "LANGFUSE_MAX_QUEUE_BYTES", Int64(static (o, v) => o.MaxQueueBytes = v, minimum: 1)),
+        new(nameof(LangfuseOptions.MaxEventBytes), "LANGFUSE_MAX_EVENT_BYTES", Int32(static (o, v) => o.MaxEventBytes = v, minimum: 1)),
+        new(nameof(LangfuseOptions.MaxRequestBytes), "LANGFUSE_MAX_REQUEST_BYTES", Int32(static (o, v) => o.MaxRequestBytes = v, minimum: 1)),
+        new(nameof(LangfuseOptions.MaxRetries), "LANGFUSE_MAX_RETRIES", Int32(static (o, v) => o.MaxRetries = v, minimum: 0)),
+        new(nameof(LangfuseOptions.RetryBaseDelay), "LANGFUSE_RETRY_BASE_DELAY_MS", Duration(static (o, v) => o.RetryBaseDelay = v, DurationUnit.Milliseconds, allowZero: false)),
+        new(nameof(LangfuseOptions.MaxRetryDelay), "LANGFUSE_MAX_RETRY_DELAY", Duration(static (o, v) => o.MaxRetryDelay = v, DurationUnit.Seconds, allowZero: false)),
+        new(nameof(LangfuseOptions.CircuitBreakerFailures), "LANGFUSE_CIRCUIT_BREAKER_FAILURES", Int32(static (o, v) => o.CircuitBreakerFailures = v, minimum: 1)),
+        new(nameof(LangfuseOptions.CircuitBreakDuration), "LANGFUSE_CIRCUIT_BREAK_DURATION", Duration(static (o, v) => o.CircuitBreakDuration = v, DurationUnit.Seconds, allowZero: false)),
+        new(nameof(LangfuseOptions.ShutdownTimeout), "LANGFUSE_SHUTDOWN_TIMEOUT", Duration(static (o, v) => o.ShutdownTimeout = v, DurationUnit.Seconds, allowZero: true)),
+        new(nameof(LangfuseOptions.ServiceName), "OTEL_SERVICE_NAME", Text(static (o, v) => o.ServiceName = v)),
+        new(nameof(LangfuseOptions.BufferDirectory), "LANGFUSE_BUFFER_DIR", Text(static (o, v) => o.BufferDirectory = v)),
+    ];
+
+    private const string Ignored = ", so it is ignored";
+
+    private enum DurationUnit
+    {
+        Seconds,
+        Milliseconds,
+    }
+
+    /// <summary>The environment variable (first name) of an option, for messages.</summary>
+    public static string VariableOf(string key)
+    {
+        foreach (var setting in All)
+        {
+            if (setting.Key == key)
+            {
+                return setting.Variable;
+            }
+        }
+
+        throw new ArgumentOutOfRangeException(nameof(key), key, "Not a Langfuse setting.");
+    }
+
+    // Keys are secrets: no reason may depend on, or repeat, the value.
+    private static SettingParser Key(Action<LangfuseOptions, string> set) => (options, value, _) =>
+    {
+        if (value.Length == 0)
+        {
+            return "is set but empty after trimming" + Ignored;
+        }
+
+        foreach (var c in value)
+        {
+            if (char.IsWhiteSpace(c) || char.IsControl(c))
+            {
+                return "contains whitespace or control characters" + Ignored;
+            }
+        }
+
+        set(options, value);
+        return null;
+    };
+
+    private static SettingParser Text(Action<LangfuseOptions, string> set) => (options, value, _) =>
+    {
+        if (value.Length == 0)
+        {
+            return "is blank" + Ignored;
+        }
+
+        set(options, value);
+        return null;
+    };
+
+    private static SettingParser Int32(Action<LangfuseOptions, int> set, int minimum) => (options, value, _) =>
+    {
+        if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) || number < minimum)
+        {
+            return FormattableString.Invariant($"is not a whole number of at least {minimum}{Ignored}");
+        }
+
+        set(options, number);
+        return null;
+    };
+
+    private static SettingParser Int64(Action<LangfuseOptions, long> set, long minimum) => (options, value, _) =>
+    {
+        if (!long.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) || number < minimum)
+        {
+            return FormattableString.Invariant($"is not a whole number of at least {minimum}{Ignored}");
+        }
+
+        set(options, number);
+        return null;
+    };
+
+    private static SettingParser Duration(Action<LangfuseOptions, TimeSpan> set, DurationUnit environmentUnit, bool allowZero) => (options, value, source) =>
+    {
+        var bound = allowZero ? "0 or more" : "greater than 0";
+        var unit = source == SettingSource.EnvironmentVariable ? environmentUnit : DurationUnit.Seconds;
+        var duration = TryParseNumber(value, unit);
+
+        // "5" is five days to TimeSpan.Parse, so a number always means the unit; only configuration also takes TimeSpan text.
+        if (duration is null && source == SettingSource.Configuration &&
+            TimeSpan.TryParse(value, CultureInfo.InvariantCulture, out var parsed))
+        {
+            duration = parsed;
+        }
+
+        if (duration is not { } d || d < TimeSpan.Zero || (d == TimeSpan.Zero && !allowZero))
+        {
+            return source == SettingSource.EnvironmentVariable
+                ? $"is not a number of {(environmentUnit == DurationUnit.Seconds ? "seconds" : "milliseconds")} {bound}{Ignored}"
+                : $"is neither a TimeSpan (such as 00:00:05) nor a number of seconds {bound}{Ignored}";
+        }
+
+        set(options, d);
+        return null;
+    };
+
+    private static TimeSpan? TryParseNumber(string value, DurationUnit unit)
+    {
+        if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) || !double.IsFinite(number))
+        {
+            return null;
+        }
+
+        var milliseconds = unit == DurationUnit.Seconds ? number * 1000 : number;
+        return Math.Abs(milliseconds) < TimeSpan.MaxValue.TotalMilliseconds / 2 ? TimeSpan.FromMilliseconds(milliseconds) : null;
+    }
+
+    private static string? ParseSampleRate(LangfuseOptions options, string value, SettingSource source)
+    {
+        if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate) || !(rate is >= 0 and <= 1))
+        {
+            return "is not a number from 0 to 1 (with a '.' as decimal separator)" + Ignored;
+        }
+
+        options.SampleRate = rate;
+        return null;
+    }
+
+    // As in the official SDKs, only "false" turns tracing off, and nothing else is an error.
+    private static string? ParseTracingEnabled(LangfuseOptions options, string value, SettingSource source)
+    {
+        options.TracingEnabled = !value.Equals("false", StringComparison.OrdinalIgnoreCase);
+        return null;
+    }
+
+    private static string? ParseDebug(LangfuseOptions options, string value, SettingSource source)
+    {
+        if (value is "1" || value.Equals("true", StringComparison.OrdinalIgnoreCase) || value.Equals("yes", StringComparison.OrdinalIgnoreCase))
+        {
+            options.Debug = true;
+            return null;
+        }
+
+        if (value is "0" || value.Equals("false", StringComparison.OrdinalIgnoreCase) || value.Equals("no", StringComparison.OrdinalIgnoreCase))
+        {
+            options.Debug = false;
+            return null;
+        }
+
+        return "is not one of true, false, 1, 0, yes, no" + Ignored;
+    }
+
+    private static string? ParseIngestionProtocol(LangfuseOptions options, string value, SettingSource source)
+    {
+        if (value.Equals("otlp", StringComparison.OrdinalIgnoreCase))
+        {
+            options.IngestionProtocol = IngestionProtocol.Otlp;
+            return null;
+        }
+
+        if (value.Equals("legacy", StringComparison.OrdinalIgnoreCase))
+        {
+            options.IngestionProtocol = IngestionProtocol.Legacy;
+            return null;
+        }
+
+        return "is not otlp or legacy" + Ignored;
+    }
+
+    private static string? ParseBaseUrl(LangfuseOptions options, string value, SettingSource source)
+    {
+        if (!TryParseHttpUrl(value, out var url))
+        {
+            return "is not an absolute http or https URL" + Ignored;
+        }
+
+        if (url.UserInfo.Length > 0)
+        {
+            // Keep the server but never the credentials; the problem still turns tracing off until the URL is fixed.
+            options.BaseUrl = WithoutUserInfo(url);
+            return "contains user credentials, which are not allowed (give the keys in LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY); they were removed";
+        }
+
+        options.BaseUrl = url;
+        return null;
+    }
+
+    /// <summary>Parses an absolute http(s) URL with a host, its path ending in <c>/</c> so relative endpoints append to it.</summary>
+    public static bool TryParseHttpUrl(string value, out Uri url)
+    {
+        url = null!;
+        if (!Uri.TryCreate(value, UriKind.Absolute, out var parsed) ||
+            (parsed.Scheme != Uri.UriSchemeHttp && parsed.Scheme != Uri.UriSchemeHttps) ||
+            parsed.Host.Length == 0)
+        {
+            return false;
+        }
+
+        if (!parsed.AbsolutePath.EndsWith('/'))
+        {
+            parsed = new UriBuilder(parsed) { Path = parsed.AbsolutePath + "/" }.Uri;
+        }
+
+        url = parsed;
+        return true;
+    }
+
+    /// <summary>The URL without user name and password.</summary>
+    public static Uri WithoutUserInfo(Uri url) => new UriBuilder(url) { UserName = string.Empty, Password = string.Empty }.Uri;
+}

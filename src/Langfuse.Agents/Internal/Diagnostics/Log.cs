@@ -1,0 +1,64 @@
+using Microsoft.Extensions.Logging;
+
+namespace Langfuse.Agents.Internal.Diagnostics;
+
+/// <summary>
+/// Every log line the SDK writes. None takes a key, a header or a URL with credentials: base URLs go through
+/// <see cref="Redaction.Url"/>, and a test asserts that keys never appear.
+/// </summary>
+internal static partial class Log
+{
+    public const string CategoryName = "Langfuse.Agents";
+    public const string ExportCategoryName = "Langfuse.Agents.Export";
+
+    [LoggerMessage(1, LogLevel.Information, "Langfuse tracing is off: {Reason}. The application runs unchanged and nothing will be sent.")]
+    public static partial void TracingOff(ILogger logger, string reason);
+
+    [LoggerMessage(2, LogLevel.Error, "Langfuse tracing is off because its configuration is invalid ({Count} problems): {Problems}")]
+    public static partial void InvalidConfiguration(ILogger logger, int count, string problems);
+
+    [LoggerMessage(3, LogLevel.Information, "Langfuse tracing on: sending to {BaseUrl} via {Protocol}, sample rate {SampleRate}.")]
+    public static partial void TracingOn(ILogger logger, string baseUrl, IngestionProtocol protocol, double sampleRate);
+
+    [LoggerMessage(10, LogLevel.Warning, "The Langfuse queue is full; dropping new items (dropped so far: {Dropped}). Raise LANGFUSE_MAX_QUEUE_SIZE / LANGFUSE_MAX_QUEUE_BYTES or reduce traced volume.")]
+    public static partial void QueueFull(ILogger logger, long dropped);
+
+    [LoggerMessage(11, LogLevel.Debug, "Retrying a Langfuse request (retry {Attempt}) after {Failure}; waiting {Delay}.")]
+    public static partial void Retrying(ILogger logger, int attempt, string failure, TimeSpan delay);
+
+    [LoggerMessage(12, LogLevel.Warning, "Langfuse requests keep failing ({Failure}); pausing sends for {BreakDuration}.")]
+    public static partial void CircuitOpened(ILogger logger, TimeSpan breakDuration, string failure);
+
+    [LoggerMessage(13, LogLevel.Information, "Langfuse is answering again; sending resumed.")]
+    public static partial void CircuitClosed(ILogger logger);
+
+    [LoggerMessage(14, LogLevel.Warning, "Dropped {Count} items: {Reason} ({Detail}).")]
+    public static partial void BatchDropped(ILogger logger, int count, string reason, string detail);
+
+    [LoggerMessage(15, LogLevel.Warning, "Langfuse rejected {Count} events: HTTP {Status} {Message}.")]
+    public static partial void EventsRejected(ILogger logger, int count, int status, string message);
+
+    [LoggerMessage(16, LogLevel.Warning, "The Langfuse OTLP endpoint answered 404: this server predates OTLP ingestion. Switching to the legacy batch protocol for the rest of this process (set LANGFUSE_INGESTION_PROTOCOL=legacy to skip this probe).")]
+    public static partial void FallingBackToLegacy(ILogger logger);
+
+    [LoggerMessage(17, LogLevel.Debug, "Langfuse accepted {Count} items in {Elapsed}.")]
+    public static partial void Exported(ILogger logger, int count, TimeSpan elapsed);
+
+    [LoggerMessage(18, LogLevel.Warning, "An item of about {Size} bytes exceeded {Limit} bytes; shrank {Fields}.")]
+    public static partial void Shrunk(ILogger logger, int size, int limit, string fields);
+
+    [LoggerMessage(19, LogLevel.Warning, "Langfuse answered HTTP {Status} (too large) for a single item; dropping it.")]
+    public static partial void SingleItemTooLarge(ILogger logger, int status);
+
+    [LoggerMessage(20, LogLevel.Error, "Unexpected error in the Langfuse export loop; it keeps running.")]
+    public static partial void LoopError(ILogger logger, Exception exception);
+
+    [LoggerMessage(21, LogLevel.Warning, "Langfuse shutdown budget of {Budget} ran out; {Count} items were not sent.")]
+    public static partial void ShutdownTimedOut(ILogger logger, TimeSpan budget, long count);
+
+    [LoggerMessage(22, LogLevel.Warning, "The mask function threw {ExceptionType}; the value was fully masked.")]
+    public static partial void MaskFailed(ILogger logger, string exceptionType);
+
+    [LoggerMessage(23, LogLevel.Error, "Langfuse refused the credentials (HTTP {Status}); check LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY and LANGFUSE_BASE_URL. Dropped {Count} items.")]
+    public static partial void AuthFailed(ILogger logger, int status, int count);
+}

@@ -1,0 +1,303 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using Langfuse.Agents.Internal.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace Langfuse.Agents.Internal.Export;
+
+/// <summary>
+/// Turns completed observations and scores into <see cref="PreparedObservation"/> / <see cref="PreparedScore"/>:
+/// applies the user's mask, serializes values to JSON and enforces the per-item size limit. Runs on the
+/// background path only, so none of this costs the caller anything.
+/// </summary>
+internal sealed class ObservationPreparer
+{
+    public const string MaskFailedValue = "<fully masked due to failed mask function>";
+    public const string TruncatedValue = "<truncated due to size exceeding limit>";
+
+    // Metadata must stay a JSON object on the wire, so the marker goes inside one.
+    private const string TruncatedMetadata = "{\"truncated\":\"" + TruncatedValue + "\"}";
+
+    private static readonly JsonSerializerOptions DefaultJsonOptions = new(JsonSerializerDefaults.Web)
+    {
+        ReferenceHandler = ReferenceHandler.IgnoreCycles,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        MaxDepth = 64,
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
+    };
+
+    private readonly Func<object?, object?>? _mask;
+    private readonly JsonSerializerOptions _jsonOptions;
+    private readonly int _maxEventBytes;
+    private readonly string? _defaultEnvironment;
+    private readonly string? _defaultRelease;
+    private readonly ILogger _logger;
+    private readonly ArrayBufferWriter<byte> _buffer = new(1024);
+
+    public ObservationPreparer(LangfuseOptions options, ILogger logger)
+    {
+        _mask = options.Mask;
+        _jsonOptions = options.JsonSerializerOptions ?? DefaultJsonOptions;
+        if (_jsonOptions.TypeInfoResolver is null)
+        {
+            _jsonOptions = new JsonSerializerOptions(_jsonOptions) { TypeInfoResolver = new DefaultJsonTypeInfoResolver() };
+        }
+
+        _maxEventBytes = options.MaxEventBytes;
+        _defaultEnvironment = options.Environment;
+        _defaultRelease = options.Release;
+        _logger = logger;
+    }
+
+    /// <summary>Prepares one observation, or returns null when it cannot be made to fit (counted by the caller).</summary>
+    public PreparedObservation? Prepare(LangfuseObservation observation)
+    {
+        var trace = observation.Trace;
+        var generation = observation as LangfuseGeneration;
+        var (input, inputPlain) = Value(observation.Input, masked: true);
+        var (output, outputPlain) = Value(observation.Output, masked: true);
+        var metadata = observation.MetadataUnchecked is { Count: > 0 } m ? Value(new Dictionary<string, object?>(m), masked: true).Json : null;
+        string? traceInput = null, traceOutput = null;
+        bool traceInputPlain = false, traceOutputPlain = false;
+        if (observation.IsLocalRoot)
+        {
+            (traceInput, traceInputPlain) = Value(trace.Input, masked: true);
+            (traceOutput, traceOutputPlain) = Value(trace.Output, masked: true);
+        }
+
+        var traceMetadata = trace.MetadataSnapshot.IsEmpty ? null : Value(trace.MetadataSnapshot, masked: true).Json;
+        var exception = observation.Exception is { } ex
+            ? new RecordedException(ex.GetType().FullName ?? ex.GetType().Name, ex.Message, ex.StackTrace)
+            : null;
+
+        var prepared = new PreparedObservation
+        {
+            TraceIdHigh = trace.TraceIdHigh,
+            TraceIdLow = trace.TraceIdLow,
+            SpanId = observation.SpanId,
+            ParentSpanId = observation.ParentSpanId,
+            ParentIsRemote = observation.ParentIsRemote,
+            Sampled = observation.IsSampled,
+            Type = observation.Type,
+            Name = observation.Name,
+            StartTime = observation.StartTime,
+            EndTime = observation.EndTimeUnchecked,
+            Input = input,
+            InputIsPlainString = inputPlain,
+            Output = output,
+            OutputIsPlainString = outputPlain,
+            Metadata = metadata,
+            Level = observation.Level,
+            StatusMessage = observation.StatusMessage,
+            Version = observation.Version,
+            Exception = exception,
+            Model = generation?.Model,
+            ModelParameters = generation?.ModelParametersUnchecked is { Count: > 0 } p ? Value(p, masked: false).Json : null,
+            UsageDetails = generation?.UsageUnchecked is { Count: > 0 } u ? WriteUsage(u) : null,
+            CostDetails = generation?.CostUnchecked is { Count: > 0 } c ? WriteCost(c) : null,
+            CompletionStartTime = generation?.CompletionStartTime,
+            PromptName = generation?.PromptName,
+            PromptVersion = generation?.PromptVersion,
+            TraceName = trace.Name,
+            UserId = trace.UserId,
+            SessionId = trace.SessionId,
+            Tags = trace.TagsSnapshot is { Length: > 0 } tags ? tags : null,
+            TraceMetadata = traceMetadata,
+            TracePublic = trace.Public,
+            Release = trace.Release ?? _defaultRelease,
+            TraceVersion = trace.Version,
+            Environment = trace.Environment ?? _defaultEnvironment,
+            IsLocalRoot = observation.IsLocalRoot,
+            TraceInput = traceInput,
+            TraceInputIsPlainString = traceInputPlain,
+            TraceOutput = traceOutput,
+            TraceOutputIsPlainString = traceOutputPlain,
+        };
+
+        return Fit(prepared) ? prepared : null;
+    }
+
+    /// <summary>Prepares one score.</summary>
+    public PreparedScore Prepare(LangfuseScore score) => new()
+    {
+        Id = score.Id,
+        EventId = score.Id + "-score",
+        Name = score.Name,
+        Value = score.Value,
+        Timestamp = score.Timestamp,
+        Comment = score.Comment,
+        TraceId = score.TraceId,
+        ObservationId = score.ObservationId,
+        SessionId = score.SessionId,
+        Metadata = score.Metadata is { Count: > 0 } m ? Value(m, masked: true).Json : null,
+        Environment = score.Environment ?? _defaultEnvironment,
+    };
+
+    /// <summary>
+    /// Keeps an item under the per-event limit the way the official SDKs do: the largest of input, output and
+    /// metadata (and the trace's input and output) is replaced by a marker, repeatedly, until it fits.
+    /// </summary>
+    private bool Fit(PreparedObservation item)
+    {
+        var size = Measure(item);
+        if (size <= _maxEventBytes)
+        {
+            item.EstimatedBytes = size;
+            return true;
+        }
+
+        var original = size;
+        var shrunk = new List<string>(2);
+        while (size > _maxEventBytes)
+        {
+            var largest = Largest(item);
+            if (largest is null)
+            {
+                break;
+            }
+
+            shrunk.Add(largest);
+            switch (largest)
+            {
+                case "input": item.Input = TruncatedValue; item.InputIsPlainString = true; break;
+                case "output": item.Output = TruncatedValue; item.OutputIsPlainString = true; break;
+                case "metadata": item.Metadata = TruncatedMetadata; break;
+                case "trace input": item.TraceInput = TruncatedValue; item.TraceInputIsPlainString = true; break;
+                case "trace output": item.TraceOutput = TruncatedValue; item.TraceOutputIsPlainString = true; break;
+            }
+
+            size = Measure(item);
+        }
+
+        item.EstimatedBytes = size;
+        Log.Shrunk(_logger, original, _maxEventBytes, string.Join(", ", shrunk));
+        return size <= _maxEventBytes;
+    }
+
+    private static string? Largest(PreparedObservation item)
+    {
+        string? name = null;
+        var best = TruncatedValue.Length + 16;
+        Consider("input", item.Input);
+        Consider("output", item.Output);
+        Consider("metadata", item.Metadata);
+        Consider("trace input", item.TraceInput);
+        Consider("trace output", item.TraceOutput);
+        return name;
+
+        void Consider(string candidate, string? value)
+        {
+            if (value is not null && value.Length > best)
+            {
+                best = value.Length;
+                name = candidate;
+            }
+        }
+    }
+
+    private static int Measure(PreparedObservation item)
+    {
+        long size = 256 + Bytes(item.Name) + Bytes(item.Input) + Bytes(item.Output) + Bytes(item.Metadata)
+            + Bytes(item.StatusMessage) + Bytes(item.Model) + Bytes(item.ModelParameters) + Bytes(item.UsageDetails)
+            + Bytes(item.CostDetails) + Bytes(item.TraceName) + Bytes(item.UserId) + Bytes(item.SessionId)
+            + Bytes(item.TraceMetadata) + Bytes(item.TraceInput) + Bytes(item.TraceOutput) + Bytes(item.Release)
+            + Bytes(item.Environment) + Bytes(item.Version) + Bytes(item.PromptName)
+            + Bytes(item.Exception?.Message) + Bytes(item.Exception?.StackTrace);
+        if (item.Tags is { } tags)
+        {
+            foreach (var tag in tags)
+            {
+                size += Bytes(tag) + 4;
+            }
+        }
+
+        return (int)Math.Min(int.MaxValue, size);
+    }
+
+    private static int Bytes(string? value) => value is null ? 0 : Encoding.UTF8.GetByteCount(value);
+
+    /// <summary>Masks (optionally) and serializes a value: strings stay plain, everything else becomes JSON.</summary>
+    private (string? Json, bool Plain) Value(object? value, bool masked)
+    {
+        if (masked && _mask is not null)
+        {
+            try
+            {
+                value = _mask(value);
+            }
+            catch (Exception ex)
+            {
+                Log.MaskFailed(_logger, ex.GetType().Name);
+                return (MaskFailedValue, true);
+            }
+        }
+
+        switch (value)
+        {
+            case null:
+                return (null, false);
+            case string s:
+                return (s, true);
+            case JsonNode node:
+                return (node.ToJsonString(_jsonOptions), false);
+            case JsonElement element:
+                return (element.GetRawText(), false);
+            case JsonDocument document:
+                return (document.RootElement.GetRawText(), false);
+        }
+
+        try
+        {
+            return (JsonSerializer.Serialize(value, value.GetType(), _jsonOptions), false);
+        }
+        catch (Exception ex) when (ex is NotSupportedException or InvalidOperationException or JsonException or ArgumentException)
+        {
+            return ($"<unserializable {value.GetType().Name}: {ex.Message}>", true);
+        }
+        catch (Exception ex)
+        {
+            // A property getter of the user's object threw: record that rather than lose the observation.
+            return ($"<unserializable {value.GetType().Name}: {ex.GetType().Name}>", true);
+        }
+    }
+
+    private string WriteUsage(Dictionary<string, long> usage)
+    {
+        _buffer.Clear();
+        using (var writer = new Utf8JsonWriter(_buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var (key, count) in usage)
+            {
+                writer.WriteNumber(key, count);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(_buffer.WrittenSpan);
+    }
+
+    private string WriteCost(Dictionary<string, decimal> cost)
+    {
+        _buffer.Clear();
+        using (var writer = new Utf8JsonWriter(_buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var (key, amount) in cost)
+            {
+                writer.WriteNumber(key, amount);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(_buffer.WrittenSpan);
+    }
+}

@@ -1,0 +1,96 @@
+using System.Net.Http.Headers;
+using System.Text;
+
+namespace Langfuse.Agents.Internal.Http;
+
+/// <summary>
+/// <see cref="ILangfuseApi"/> over an <see cref="HttpClient"/> (from <c>IHttpClientFactory</c> under DI, or owned by
+/// the tracer without it). Adds Basic auth and Langfuse's SDK headers to every request.
+/// </summary>
+internal sealed class LangfuseApiClient : ILangfuseApi
+{
+    public const string HttpClientName = "Langfuse.Agents";
+    public const string SdkName = "langfuse-agents-dotnet";
+    private const int MaxBodyChars = 64 * 1024;
+
+    private static readonly MediaTypeHeaderValue ProtobufContentType = new("application/x-protobuf");
+    private static readonly MediaTypeHeaderValue JsonContentType = new("application/json") { CharSet = "utf-8" };
+
+    private readonly HttpClient _httpClient;
+    private readonly Uri _otlpUri;
+    private readonly Uri _ingestionUri;
+    private readonly Uri _healthUri;
+    private readonly AuthenticationHeaderValue _authorization;
+    private readonly string _publicKey;
+    private readonly TimeProvider _timeProvider;
+
+    public LangfuseApiClient(HttpClient httpClient, Uri baseUrl, string publicKey, string secretKey, TimeProvider timeProvider)
+    {
+        _httpClient = httpClient;
+        _timeProvider = timeProvider;
+        var root = baseUrl.AbsoluteUri.EndsWith('/') ? baseUrl : new Uri(baseUrl.AbsoluteUri + "/");
+        _otlpUri = new Uri(root, "api/public/otel/v1/traces");
+        _ingestionUri = new Uri(root, "api/public/ingestion");
+        _healthUri = new Uri(root, "api/public/health");
+        _publicKey = publicKey;
+        _authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{publicKey}:{secretKey}")));
+    }
+
+    public Task<ApiResponse> PostOtlpTracesAsync(ReadOnlyMemory<byte> protobuf, CancellationToken cancellationToken)
+    {
+        var content = new ReadOnlyMemoryContent(protobuf);
+        content.Headers.ContentType = ProtobufContentType;
+        var request = CreateRequest(HttpMethod.Post, _otlpUri, content);
+        request.Headers.TryAddWithoutValidation("x-langfuse-ingestion-version", "4");
+        return SendAsync(request, cancellationToken);
+    }
+
+    public Task<ApiResponse> PostIngestionAsync(ReadOnlyMemory<byte> json, CancellationToken cancellationToken)
+    {
+        var content = new ReadOnlyMemoryContent(json);
+        content.Headers.ContentType = JsonContentType;
+        return SendAsync(CreateRequest(HttpMethod.Post, _ingestionUri, content), cancellationToken);
+    }
+
+    public Task<ApiResponse> GetHealthAsync(CancellationToken cancellationToken) =>
+        SendAsync(CreateRequest(HttpMethod.Get, _healthUri, null), cancellationToken);
+
+    private HttpRequestMessage CreateRequest(HttpMethod method, Uri uri, HttpContent? content)
+    {
+        var request = new HttpRequestMessage(method, uri) { Content = content, Version = System.Net.HttpVersion.Version11 };
+        request.Headers.Authorization = _authorization;
+        request.Headers.TryAddWithoutValidation("x-langfuse-sdk-name", SdkName);
+        request.Headers.TryAddWithoutValidation("x-langfuse-sdk-version", LangfuseTracer.SdkVersion);
+        request.Headers.TryAddWithoutValidation("x-langfuse-public-key", _publicKey);
+        return request;
+    }
+
+    private async Task<ApiResponse> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        using (request)
+        {
+            using var response = await _httpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            var retryAfter = RetryPolicy.ParseRetryAfter(response.Headers.RetryAfter, _timeProvider.GetUtcNow());
+            var body = await ReadCappedAsync(response.Content, cancellationToken).ConfigureAwait(false);
+            return new ApiResponse((int)response.StatusCode, retryAfter, body);
+        }
+    }
+
+    private static async Task<string?> ReadCappedAsync(HttpContent content, CancellationToken cancellationToken)
+    {
+        var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            var buffer = new char[MaxBodyChars];
+            var total = 0;
+            int read;
+            while (total < buffer.Length && (read = await reader.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false)) > 0)
+            {
+                total += read;
+            }
+
+            return total == 0 ? null : new string(buffer, 0, total);
+        }
+    }
+}

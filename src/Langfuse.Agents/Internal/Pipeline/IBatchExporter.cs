@@ -1,0 +1,10 @@
+namespace Langfuse.Agents.Internal.Pipeline;
+
+/// <summary>
+/// Delivers one batch of items (<see cref="LangfuseObservation"/> and <see cref="LangfuseScore"/>). It accounts for
+/// every item it is given, as exported or dropped by reason, even when it fails; it never throws.
+/// </summary>
+internal interface IBatchExporter
+{
+    Task ExportAsync(IReadOnlyList<object> batch, CancellationToken cancellationToken);
+}

@@ -1,0 +1,134 @@
+using System.Text.Json;
+
+namespace Langfuse.Agents;
+
+/// <summary>
+/// Settings of the Langfuse.Agents SDK. Every option has an environment variable with the official Langfuse SDKs'
+/// name and meaning where one exists; <see cref="FromEnvironment()"/> reads them, and
+/// <c>services.AddLangfuse(configuration)</c> also reads the <c>Langfuse</c> configuration section.
+/// Invalid settings are reported once, all together, and tracing then turns itself off.
+/// </summary>
+public sealed class LangfuseOptions
+{
+    /// <summary>The default server, Langfuse Cloud (EU).</summary>
+    public const string DefaultBaseUrl = "https://cloud.langfuse.com";
+
+    /// <summary>The project's public key (<c>pk-lf-...</c>). Env: <c>LANGFUSE_PUBLIC_KEY</c>. Without it nothing is sent.</summary>
+    public string? PublicKey { get; set; }
+
+    /// <summary>The project's secret key (<c>sk-lf-...</c>). Env: <c>LANGFUSE_SECRET_KEY</c>. Never logged. Without it nothing is sent.</summary>
+    public string? SecretKey { get; set; }
+
+    /// <summary>
+    /// The Langfuse server, or a Langfuse.Agents relay. Env: <c>LANGFUSE_BASE_URL</c> (aliases <c>LANGFUSE_HOST</c>,
+    /// <c>LANGFUSE_BASEURL</c>). Default <see cref="DefaultBaseUrl"/>.
+    /// </summary>
+    public Uri BaseUrl { get; set; } = new(DefaultBaseUrl);
+
+    /// <summary>Whether tracing is on. Env: <c>LANGFUSE_TRACING_ENABLED</c> (only <c>false</c> turns it off). Default true.</summary>
+    public bool TracingEnabled { get; set; } = true;
+
+    /// <summary>The time one HTTP attempt may take. Env: <c>LANGFUSE_TIMEOUT</c> (seconds). Default 5 s.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Items per batch: a batch is sent as soon as it holds this many. Env: <c>LANGFUSE_FLUSH_AT</c>. Default 512.</summary>
+    public int FlushAt { get; set; } = 512;
+
+    /// <summary>The longest an item waits in a partial batch. Env: <c>LANGFUSE_FLUSH_INTERVAL</c> (seconds). Default 5 s.</summary>
+    public TimeSpan FlushInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// The share of traces kept, 0 to 1, decided per trace id so a trace is kept or dropped whole and every
+    /// process decides alike; an incoming W3C sampled flag wins. Env: <c>LANGFUSE_SAMPLE_RATE</c>. Default 1.
+    /// </summary>
+    public double SampleRate { get; set; } = 1.0;
+
+    /// <summary>The environment on every observation (lowercase letters, digits, <c>-</c> and <c>_</c>). Env: <c>LANGFUSE_TRACING_ENVIRONMENT</c>.</summary>
+    public string? Environment { get; set; }
+
+    /// <summary>
+    /// The release on every trace. Env: <c>LANGFUSE_RELEASE</c>, else a CI commit variable
+    /// (<c>GITHUB_SHA</c>, <c>CI_COMMIT_SHA</c>, <c>CIRCLE_SHA1</c>, <c>BUILD_SOURCEVERSION</c>, ...).
+    /// </summary>
+    public string? Release { get; set; }
+
+    /// <summary>Verbose SDK logging. Env: <c>LANGFUSE_DEBUG</c>. Default false.</summary>
+    public bool Debug { get; set; }
+
+    /// <summary>How observations are sent. Env: <c>LANGFUSE_INGESTION_PROTOCOL</c> (<c>otlp</c> or <c>legacy</c>). Default <see cref="IngestionProtocol.Otlp"/>.</summary>
+    public IngestionProtocol IngestionProtocol { get; set; } = IngestionProtocol.Otlp;
+
+    /// <summary>Items the in-memory queue holds before new ones are dropped (and counted). Env: <c>LANGFUSE_MAX_QUEUE_SIZE</c>. Default 10,000.</summary>
+    public int MaxQueueSize { get; set; } = 10_000;
+
+    /// <summary>Estimated bytes the in-memory queue holds before new items are dropped (and counted). Env: <c>LANGFUSE_MAX_QUEUE_BYTES</c>. Default 64 MiB.</summary>
+    public long MaxQueueBytes { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>One item's size limit; larger items are shrunk (largest of input, output, metadata replaced by a marker). Env: <c>LANGFUSE_MAX_EVENT_BYTES</c>. Default 1,000,000.</summary>
+    public int MaxEventBytes { get; set; } = 1_000_000;
+
+    /// <summary>One request's size limit. Env: <c>LANGFUSE_MAX_REQUEST_BYTES</c>. Default 2,500,000.</summary>
+    public int MaxRequestBytes { get; set; } = 2_500_000;
+
+    /// <summary>Retries after the first attempt of a request. Env: <c>LANGFUSE_MAX_RETRIES</c>. Default 5.</summary>
+    public int MaxRetries { get; set; } = 5;
+
+    /// <summary>The first retry's backoff ceiling; it doubles per attempt (full jitter). Env: <c>LANGFUSE_RETRY_BASE_DELAY_MS</c>. Default 250 ms.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The longest wait between attempts, also the ceiling for a server's <c>Retry-After</c>. Env: <c>LANGFUSE_MAX_RETRY_DELAY</c> (seconds). Default 30 s.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Consecutive failed attempts that open the circuit breaker. Env: <c>LANGFUSE_CIRCUIT_BREAKER_FAILURES</c>. Default 5.</summary>
+    public int CircuitBreakerFailures { get; set; } = 5;
+
+    /// <summary>How long an open circuit stays open before one trial request. Env: <c>LANGFUSE_CIRCUIT_BREAK_DURATION</c> (seconds). Default 30 s.</summary>
+    public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The most time flushing may take when the tracer is disposed or the process exits. Env: <c>LANGFUSE_SHUTDOWN_TIMEOUT</c> (seconds). Default 5 s.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The <c>service.name</c> resource attribute. Env: <c>OTEL_SERVICE_NAME</c>. Default: the entry assembly's name.</summary>
+    public string? ServiceName { get; set; }
+
+    /// <summary>Reserved for the durable on-disk queue. Env: <c>LANGFUSE_BUFFER_DIR</c>.</summary>
+    public string? BufferDirectory { get; set; }
+
+    /// <summary>
+    /// A function applied to every input, output and metadata value before it leaves the process, on the
+    /// background path (never on the caller's thread). Return the value to send. If it throws, the value
+    /// is replaced by <c>&lt;fully masked due to failed mask function&gt;</c>.
+    /// </summary>
+    public Func<object?, object?>? Mask { get; set; }
+
+    /// <summary>How inputs, outputs and metadata that are not strings are serialized. Default: web defaults (camelCase), cycles ignored.</summary>
+    public JsonSerializerOptions? JsonSerializerOptions { get; set; }
+
+    /// <summary>Records every completed (and sampled) observation and score in memory, for tests; works without keys.</summary>
+    public LangfuseCapture? Capture { get; set; }
+
+    /// <summary>Creates options from the process's environment variables.</summary>
+    /// <returns>The options; problems are reported when a tracer is created from them.</returns>
+    public static LangfuseOptions FromEnvironment() => FromEnvironment(static name => System.Environment.GetEnvironmentVariable(name));
+
+    /// <summary>Creates options from a variable lookup, for hosts that keep their environment elsewhere.</summary>
+    /// <param name="getVariable">Returns a variable's value or <see langword="null"/>.</param>
+    /// <returns>The options.</returns>
+    public static LangfuseOptions FromEnvironment(Func<string, string?> getVariable)
+    {
+        var options = new LangfuseOptions();
+        Internal.Configuration.LangfuseSettingsReader.Apply(options, getVariable, out var problems);
+        options.Problems = problems;
+        return options;
+    }
+
+    /// <summary>Problems found while reading text settings (environment, configuration), reported with validation.</summary>
+    internal IReadOnlyList<string> Problems { get; set; } = [];
+
+    internal LangfuseOptions Clone()
+    {
+        var clone = (LangfuseOptions)MemberwiseClone();
+        clone.Problems = [.. Problems];
+        return clone;
+    }
+}

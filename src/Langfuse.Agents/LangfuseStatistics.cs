@@ -1,0 +1,61 @@
+namespace Langfuse.Agents;
+
+/// <summary>
+/// A snapshot of a tracer's counters: the same figures its <c>Langfuse.Agents</c> meter publishes. Items are
+/// observations and scores. Once the queue is empty, <see cref="Enqueued"/> equals <see cref="Exported"/> plus the
+/// drops after enqueueing (all reasons except <see cref="DropReason.QueueFull"/> and <see cref="DropReason.SampledOut"/>).
+/// </summary>
+public sealed class LangfuseStatistics
+{
+    internal LangfuseStatistics(
+        long started,
+        long ended,
+        long enqueued,
+        long exported,
+        IReadOnlyDictionary<DropReason, long> dropped,
+        long retries,
+        long requests,
+        long queueDepth)
+    {
+        Started = started;
+        Ended = ended;
+        Enqueued = enqueued;
+        Exported = exported;
+        Dropped = dropped;
+        Retries = retries;
+        Requests = requests;
+        QueueDepth = queueDepth;
+    }
+
+    /// <summary>Observations started.</summary>
+    public long Started { get; }
+
+    /// <summary>Observations ended.</summary>
+    public long Ended { get; }
+
+    /// <summary>Items accepted into the in-memory queue.</summary>
+    public long Enqueued { get; }
+
+    /// <summary>Items Langfuse accepted.</summary>
+    public long Exported { get; }
+
+    /// <summary>Items dropped, by reason (every reason present, zero when none).</summary>
+    public IReadOnlyDictionary<DropReason, long> Dropped { get; }
+
+    /// <summary>All dropped items.</summary>
+    public long DroppedTotal => Dropped.Values.Sum();
+
+    /// <summary>Retried HTTP attempts.</summary>
+    public long Retries { get; }
+
+    /// <summary>HTTP requests (batches) sent, retries included.</summary>
+    public long Requests { get; }
+
+    /// <summary>Items waiting in the in-memory queue or in the batch being sent.</summary>
+    public long QueueDepth { get; }
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"started={Started} ended={Ended} enqueued={Enqueued} exported={Exported} dropped={DroppedTotal} " +
+        $"({string.Join(", ", Dropped.Where(d => d.Value > 0).Select(d => $"{d.Key}={d.Value}"))}) retries={Retries} requests={Requests} queue={QueueDepth}";
+}

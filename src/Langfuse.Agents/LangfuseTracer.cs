@@ -1,0 +1,470 @@
+using System.Diagnostics;
+using System.Reflection;
+using Langfuse.Agents.Internal;
+using Langfuse.Agents.Internal.Configuration;
+using Langfuse.Agents.Internal.Diagnostics;
+using Langfuse.Agents.Internal.Export;
+using Langfuse.Agents.Internal.Http;
+using Langfuse.Agents.Internal.Pipeline;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Langfuse.Agents;
+
+/// <summary>
+/// The entry point: starts traces and observations, records scores, and owns the background pipeline that
+/// delivers them to Langfuse. Create one per process (or use <see cref="Default"/>, or <c>services.AddLangfuse()</c>).
+/// </summary>
+/// <remarks>
+/// Nothing here throws into your code or blocks it: invalid configuration is reported once and turns tracing off,
+/// a full queue drops (and counts) new items, and a slow or absent Langfuse only costs the background thread.
+/// </remarks>
+public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
+{
+    /// <summary>The SDK's version, sent as <c>x-langfuse-sdk-version</c>.</summary>
+    public static readonly string SdkVersion =
+        typeof(LangfuseTracer).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+        ?? typeof(LangfuseTracer).Assembly.GetName().Version?.ToString(3)
+        ?? "0.0.0";
+
+    private static readonly Lock DefaultGate = new();
+    private static LangfuseTracer? s_default;
+
+    private readonly TimeProvider _timeProvider;
+    private readonly LangfuseMetrics _metrics = new();
+    private readonly ExportPipeline? _pipeline;
+    private readonly HttpClient? _ownedHttpClient;
+    private readonly StderrLoggerFactory? _ownedLoggerFactory;
+    private readonly LangfuseCapture? _capture;
+    private readonly double _sampleRate;
+    private readonly string? _environment;
+    private readonly TimeSpan _shutdownTimeout;
+    private int _disposed;
+
+    /// <summary>Creates a tracer from options; invalid options are reported once and leave tracing off.</summary>
+    /// <param name="options">The settings (see <see cref="LangfuseOptions.FromEnvironment()"/>).</param>
+    /// <param name="loggerFactory">Where the SDK logs; without one, warnings go to standard error.</param>
+    public LangfuseTracer(LangfuseOptions options, ILoggerFactory? loggerFactory = null)
+        : this(options, loggerFactory, httpClient: null, timeProvider: null)
+    {
+    }
+
+    internal LangfuseTracer(
+        LangfuseOptions options,
+        ILoggerFactory? loggerFactory,
+        HttpClient? httpClient,
+        TimeProvider? timeProvider,
+        ILangfuseApi? api = null)
+    {
+        options = options?.Clone() ?? new LangfuseOptions();
+        _timeProvider = timeProvider ?? TimeProvider.System;
+        if (loggerFactory is null)
+        {
+            _ownedLoggerFactory = new StderrLoggerFactory(options.Debug);
+            loggerFactory = _ownedLoggerFactory;
+        }
+
+        var logger = loggerFactory.CreateLogger(Log.CategoryName);
+        _capture = options.Capture;
+        _sampleRate = double.IsFinite(options.SampleRate) ? Math.Clamp(options.SampleRate, 0, 1) : 1;
+        _environment = options.Environment;
+        _shutdownTimeout = options.ShutdownTimeout;
+        ServiceName = ResolveServiceName(options.ServiceName);
+
+        try
+        {
+            var problems = LangfuseOptionsValidator.Validate(options);
+            if (problems.Count > 0)
+            {
+                Log.InvalidConfiguration(logger, problems.Count, string.Join(" | ", problems));
+                return;
+            }
+
+            if (!options.TracingEnabled)
+            {
+                Log.TracingOff(logger, "LANGFUSE_TRACING_ENABLED is false");
+                return;
+            }
+
+            if (string.IsNullOrWhiteSpace(options.PublicKey) || string.IsNullOrWhiteSpace(options.SecretKey))
+            {
+                if (api is null)
+                {
+                    Log.TracingOff(logger, "LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY are not set");
+                    return;
+                }
+            }
+
+            if (api is null)
+            {
+                if (httpClient is null)
+                {
+                    _ownedHttpClient = new HttpClient(new SocketsHttpHandler
+                    {
+                        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                        ConnectTimeout = options.Timeout,
+                    })
+                    {
+                        Timeout = Timeout.InfiniteTimeSpan, // the Polly pipeline owns timeouts
+                    };
+                    httpClient = _ownedHttpClient;
+                }
+
+                api = new LangfuseApiClient(httpClient, options.BaseUrl, options.PublicKey!, options.SecretKey!, _timeProvider);
+            }
+
+            var exportLogger = loggerFactory.CreateLogger(Log.ExportCategoryName);
+            var resource = new OtlpResourceInfo(ServiceName, InstanceId, SdkVersion);
+            var exporter = new LangfuseExporter(
+                api,
+                options,
+                new ObservationPreparer(options, exportLogger),
+                new ResilientSender(options, _timeProvider, _metrics, exportLogger),
+                resource,
+                _metrics,
+                exportLogger);
+            _pipeline = new ExportPipeline(options, exporter, _metrics, exportLogger, _timeProvider);
+            Log.TracingOn(logger, Redaction.Url(options.BaseUrl), options.IngestionProtocol, _sampleRate);
+        }
+        catch (Exception ex)
+        {
+            // Never let the SDK's own start-up break the host.
+            Log.LoopError(logger, ex);
+            _pipeline = null;
+        }
+    }
+
+    /// <summary>
+    /// A process-wide tracer configured from environment variables, created on first use. It flushes when the
+    /// process exits, within <see cref="LangfuseOptions.ShutdownTimeout"/>.
+    /// </summary>
+    public static LangfuseTracer Default
+    {
+        get
+        {
+            var current = Volatile.Read(ref s_default);
+            if (current is not null)
+            {
+                return current;
+            }
+
+            lock (DefaultGate)
+            {
+                if (s_default is null)
+                {
+                    var tracer = new LangfuseTracer(LangfuseOptions.FromEnvironment());
+                    AppDomain.CurrentDomain.ProcessExit += (_, _) => tracer.ShutdownOnExit();
+                    Volatile.Write(ref s_default, tracer);
+                }
+
+                return s_default;
+            }
+        }
+    }
+
+    /// <summary>The observation open in the current async flow, or <see langword="null"/>.</summary>
+    public static LangfuseObservation? CurrentObservation => ObservationContext.Current;
+
+    /// <summary>Whether this tracer sends to Langfuse (keys set, configuration valid, tracing enabled, not disposed).</summary>
+    public bool IsExporting => _pipeline is not null && Volatile.Read(ref _disposed) == 0;
+
+    /// <summary>The <c>service.name</c> this process reports.</summary>
+    public string ServiceName { get; }
+
+    /// <summary>The <c>service.instance.id</c> of this tracer: unique per process run.</summary>
+    public string InstanceId { get; } = Guid.NewGuid().ToString();
+
+    /// <summary>
+    /// Starts a new trace: its root observation (a span) becomes the current observation, and the trace gets
+    /// <paramref name="name"/>, <paramref name="sessionId"/> and <paramref name="userId"/>.
+    /// </summary>
+    /// <param name="name">The trace's (and root observation's) name.</param>
+    /// <param name="sessionId">Groups traces into a session, for example a conversation.</param>
+    /// <param name="userId">The end user.</param>
+    /// <param name="input">The root's input, if known now.</param>
+    /// <returns>The root observation; dispose it to end the trace's root.</returns>
+    public LangfuseObservation StartTrace(string name, string? sessionId = null, string? userId = null, object? input = null)
+    {
+        var (high, low) = Ids.NewTraceId();
+        var trace = new LangfuseTrace(high, low) { Name = name, SessionId = sessionId, UserId = userId, Environment = _environment };
+        var root = Create(ObservationType.Span, name, trace, parentSpanId: 0, parentIsRemote: false, Ids.IsSampled(high, low, _sampleRate), isLocalRoot: true);
+        root.Input = input;
+        root.MakeCurrent();
+        return root;
+    }
+
+    /// <summary>
+    /// Starts an observation of any type as a child of <paramref name="parent"/>, else of the current observation,
+    /// else of <see cref="Activity.Current"/> (so a trace continues across services), else as the root of a new trace.
+    /// It becomes the current observation until it ends.
+    /// </summary>
+    /// <param name="name">The observation's name.</param>
+    /// <param name="type">Its type.</param>
+    /// <param name="parent">An explicit parent, overriding the current observation.</param>
+    /// <param name="input">Its input, if known now.</param>
+    /// <returns>The observation; a <see cref="LangfuseGeneration"/> for generations and embeddings.</returns>
+    public LangfuseObservation StartObservation(string name, ObservationType type = ObservationType.Span, LangfuseObservation? parent = null, object? input = null)
+    {
+        var observation = CreateChild(name, type, parent);
+        observation.Input = input;
+        if (type != ObservationType.Event)
+        {
+            observation.MakeCurrent();
+        }
+
+        return observation;
+    }
+
+    /// <summary>Starts a span (see <see cref="StartObservation"/>).</summary>
+    /// <param name="name">The span's name.</param>
+    /// <param name="input">Its input, if known now.</param>
+    /// <returns>The span.</returns>
+    public LangfuseObservation StartSpan(string name, object? input = null) => StartObservation(name, ObservationType.Span, null, input);
+
+    /// <summary>Starts an agent observation (see <see cref="StartObservation"/>).</summary>
+    /// <param name="name">The agent's name.</param>
+    /// <param name="input">The task it was given.</param>
+    /// <returns>The agent observation.</returns>
+    public LangfuseObservation StartAgent(string name, object? input = null) => StartObservation(name, ObservationType.Agent, null, input);
+
+    /// <summary>Starts a tool observation (see <see cref="StartObservation"/>).</summary>
+    /// <param name="name">The tool's name.</param>
+    /// <param name="input">The tool's arguments.</param>
+    /// <returns>The tool observation.</returns>
+    public LangfuseObservation StartTool(string name, object? input = null) => StartObservation(name, ObservationType.Tool, null, input);
+
+    /// <summary>Starts a generation: a model call with model, usage, cost and time to first token.</summary>
+    /// <param name="name">The generation's name.</param>
+    /// <param name="model">The model, if known now.</param>
+    /// <param name="input">The prompt or messages.</param>
+    /// <param name="parent">An explicit parent, overriding the current observation.</param>
+    /// <returns>The generation.</returns>
+    public LangfuseGeneration StartGeneration(string name, string? model = null, object? input = null, LangfuseObservation? parent = null)
+    {
+        var generation = (LangfuseGeneration)StartObservation(name, ObservationType.Generation, parent, input);
+        generation.Model = model;
+        return generation;
+    }
+
+    /// <summary>Records an event (a point in time, such as a routing decision) under the current observation; it is ended at once.</summary>
+    /// <param name="name">The event's name.</param>
+    /// <param name="input">What the event is about.</param>
+    /// <param name="output">Its outcome.</param>
+    /// <param name="level">Its severity.</param>
+    /// <param name="parent">An explicit parent, overriding the current observation.</param>
+    /// <returns>The ended event, for inspection.</returns>
+    public LangfuseObservation RecordEvent(string name, object? input = null, object? output = null, ObservationLevel level = ObservationLevel.Default, LangfuseObservation? parent = null)
+    {
+        var observation = CreateChild(name, ObservationType.Event, parent);
+        observation.Input = input;
+        observation.Output = output;
+        observation.Level = level;
+        observation.End();
+        return observation;
+    }
+
+    /// <summary>Scores a trace, or one observation of it.</summary>
+    /// <param name="traceId">The trace id.</param>
+    /// <param name="name">The score's name.</param>
+    /// <param name="value">The value; numbers and booleans convert implicitly.</param>
+    /// <param name="comment">An optional comment.</param>
+    /// <param name="observationId">The observation within the trace, if the score targets one.</param>
+    /// <param name="metadata">Optional metadata.</param>
+    /// <returns>The recorded score, or <see langword="null"/> when the input was invalid (logged) .</returns>
+    public LangfuseScore? ScoreTrace(string traceId, string name, ScoreValue value, string? comment = null, string? observationId = null, IReadOnlyDictionary<string, object?>? metadata = null) =>
+        string.IsNullOrWhiteSpace(traceId)
+            ? null
+            : RecordScore(name, value, comment, traceId, observationId, null, metadata, Ids.IsSampled(traceId, _sampleRate));
+
+    /// <summary>Scores a session (all traces that share a session id).</summary>
+    /// <param name="sessionId">The session id.</param>
+    /// <param name="name">The score's name.</param>
+    /// <param name="value">The value; numbers and booleans convert implicitly.</param>
+    /// <param name="comment">An optional comment.</param>
+    /// <param name="metadata">Optional metadata.</param>
+    /// <returns>The recorded score, or <see langword="null"/> when the input was invalid.</returns>
+    public LangfuseScore? ScoreSession(string sessionId, string name, ScoreValue value, string? comment = null, IReadOnlyDictionary<string, object?>? metadata = null) =>
+        string.IsNullOrWhiteSpace(sessionId) ? null : RecordScore(name, value, comment, null, null, sessionId, metadata, sampled: true);
+
+    /// <summary>Sends everything recorded so far. Never throws.</summary>
+    /// <param name="timeout">The most time to wait; default 10 seconds.</param>
+    /// <param name="cancellationToken">Stops waiting (the send goes on in the background).</param>
+    /// <returns>True when everything recorded before the call was delivered or dropped (and counted) in time.</returns>
+    public Task<bool> FlushAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        _pipeline?.FlushAsync(timeout ?? TimeSpan.FromSeconds(10), cancellationToken) ?? Task.FromResult(true);
+
+    /// <summary>Stops accepting new items and sends what is queued, within <paramref name="timeout"/>. Never throws.</summary>
+    /// <param name="timeout">The time budget; default <see cref="LangfuseOptions.ShutdownTimeout"/>.</param>
+    /// <returns>True when everything queued was handled within the budget.</returns>
+    public Task<bool> ShutdownAsync(TimeSpan? timeout = null) =>
+        _pipeline?.ShutdownAsync(timeout ?? _shutdownTimeout) ?? Task.FromResult(true);
+
+    /// <summary>A snapshot of the counters published on the <c>Langfuse.Agents</c> meter.</summary>
+    /// <returns>The counters now.</returns>
+    public LangfuseStatistics GetStatistics() => _metrics.Snapshot();
+
+    /// <summary>Flushes within <see cref="LangfuseOptions.ShutdownTimeout"/> and releases resources.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            Task.Run(() => ShutdownAsync()).Wait(_shutdownTimeout + TimeSpan.FromSeconds(1));
+        }
+        catch (Exception)
+        {
+            // Shutdown never throws by design; this only guards the wait itself.
+        }
+
+        Release();
+    }
+
+    /// <summary>Flushes within <see cref="LangfuseOptions.ShutdownTimeout"/> and releases resources.</summary>
+    /// <returns>A task that completes when done.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        await ShutdownAsync().ConfigureAwait(false);
+        Release();
+    }
+
+    internal DateTimeOffset Now() => _timeProvider.GetUtcNow();
+
+    internal LangfuseScore? RecordScore(
+        string name,
+        ScoreValue value,
+        string? comment,
+        string? traceId,
+        string? observationId,
+        string? sessionId,
+        IReadOnlyDictionary<string, object?>? metadata,
+        bool sampled)
+    {
+        if (string.IsNullOrWhiteSpace(name)
+            || (value.DataType == ScoreDataType.Numeric && !double.IsFinite(value.Number))
+            || (value.DataType is ScoreDataType.Categorical or ScoreDataType.Text && string.IsNullOrEmpty(value.Text)))
+        {
+            return null;
+        }
+
+        if (value.DataType == ScoreDataType.Text && value.Text!.Length > 500)
+        {
+            value = ScoreValue.FromText(value.Text[..500]); // Langfuse rejects text scores above 500 characters
+        }
+
+        var score = new LangfuseScore(Guid.NewGuid().ToString(), name, value, Now())
+        {
+            Comment = comment,
+            TraceId = traceId,
+            ObservationId = traceId is null ? null : observationId,
+            SessionId = sessionId,
+            Metadata = metadata,
+            Environment = _environment,
+        };
+
+        if (!sampled)
+        {
+            if (_pipeline is not null)
+            {
+                _metrics.Dropped(DropReason.SampledOut);
+            }
+
+            return score;
+        }
+
+        _capture?.Add(score);
+        _pipeline?.TryEnqueue(score, score.EstimatedBytes);
+        return score;
+    }
+
+    internal void OnEnded(LangfuseObservation observation)
+    {
+        _metrics.Ended();
+        if (!observation.IsSampled)
+        {
+            if (_pipeline is not null)
+            {
+                _metrics.Dropped(DropReason.SampledOut);
+            }
+
+            return;
+        }
+
+        _capture?.Add(observation);
+        _pipeline?.TryEnqueue(observation, observation.EstimateBytes());
+    }
+
+    private LangfuseObservation CreateChild(string name, ObservationType type, LangfuseObservation? parent)
+    {
+        parent ??= ObservationContext.Current;
+        if (parent is not null)
+        {
+            return Create(type, name, parent.Trace, parent.SpanId, parentIsRemote: false, parent.IsSampled, isLocalRoot: false);
+        }
+
+        if (Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity
+            && Ids.TryParseTraceId(activity.TraceId.ToHexString(), out var traceHigh, out var traceLow)
+            && Ids.TryParseSpanId(activity.SpanId.ToHexString(), out var activitySpan))
+        {
+            // A caller's W3C sampled flag wins; a purely local Activity leaves the decision to our sampler.
+            var sampled = activity.HasRemoteParent
+                ? activity.ActivityTraceFlags.HasFlag(ActivityTraceFlags.Recorded)
+                : Ids.IsSampled(traceHigh, traceLow, _sampleRate);
+            var adopted = new LangfuseTrace(traceHigh, traceLow) { Environment = _environment };
+            return Create(type, name, adopted, activitySpan, parentIsRemote: true, sampled, isLocalRoot: true);
+        }
+
+        var (high, low) = Ids.NewTraceId();
+        var trace = new LangfuseTrace(high, low) { Environment = _environment };
+        return Create(type, name, trace, parentSpanId: 0, parentIsRemote: false, Ids.IsSampled(high, low, _sampleRate), isLocalRoot: true);
+    }
+
+    private LangfuseObservation Create(ObservationType type, string name, LangfuseTrace trace, ulong parentSpanId, bool parentIsRemote, bool sampled, bool isLocalRoot)
+    {
+        _metrics.Started();
+        name = string.IsNullOrEmpty(name) ? type.ToString().ToLowerInvariant() : name;
+        var spanId = Ids.NewSpanId();
+        var now = Now();
+        return type is ObservationType.Generation or ObservationType.Embedding
+            ? new LangfuseGeneration(this, type, name, trace, spanId, parentSpanId, parentIsRemote, sampled, now) { IsLocalRoot = isLocalRoot }
+            : new LangfuseObservation(this, type, name, trace, spanId, parentSpanId, parentIsRemote, sampled, now) { IsLocalRoot = isLocalRoot };
+    }
+
+    private void ShutdownOnExit()
+    {
+        try
+        {
+            Task.Run(() => ShutdownAsync()).Wait(_shutdownTimeout + TimeSpan.FromSeconds(1));
+        }
+        catch (Exception)
+        {
+            // The process is exiting; there is nobody left to tell.
+        }
+    }
+
+    private void Release()
+    {
+        _ownedHttpClient?.Dispose();
+        _ownedLoggerFactory?.Dispose();
+        _metrics.Dispose();
+    }
+
+    private static string ResolveServiceName(string? configured)
+    {
+        if (!string.IsNullOrWhiteSpace(configured))
+        {
+            return configured;
+        }
+
+        var entry = Assembly.GetEntryAssembly()?.GetName().Name;
+        return string.IsNullOrEmpty(entry) ? "unknown_service:dotnet" : entry;
+    }
+}

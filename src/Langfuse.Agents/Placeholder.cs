@@ -1,1 +1,0 @@
-namespace Langfuse.Agents; internal static class Placeholder { }
