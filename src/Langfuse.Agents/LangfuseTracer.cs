@@ -414,8 +414,9 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
             && Ids.TryParseTraceId(activity.TraceId.ToHexString(), out var traceHigh, out var traceLow)
             && Ids.TryParseSpanId(activity.SpanId.ToHexString(), out var activitySpan))
         {
-            // A caller's W3C sampled flag wins; a purely local Activity leaves the decision to our sampler.
-            var sampled = activity.HasRemoteParent
+            // A caller's W3C sampled flag wins (an Activity with a parent span id continues someone's traceparent);
+            // a local root Activity, whose flags nobody decided, leaves the decision to our sampler.
+            var sampled = activity.HasRemoteParent || activity.ParentSpanId != default
                 ? activity.ActivityTraceFlags.HasFlag(ActivityTraceFlags.Recorded)
                 : Ids.IsSampled(traceHigh, traceLow, _sampleRate);
             var adopted = new LangfuseTrace(traceHigh, traceLow) { Environment = _environment };

@@ -305,7 +305,7 @@ public sealed class OtlpTraceEncoderTests
         var requests = 0;
         for (var start = 0; start < batch.Count;)
         {
-            var bytes = encoder.Encode(batch, start, limit, out var count);
+            var bytes = encoder.EncodeUpTo(batch, start, limit, out var count);
             count.ShouldBeGreaterThan(0);
             bytes.Length.ShouldBeLessThanOrEqualTo(limit);
             var spans = ExportTraceServiceRequest.Parser.ParseFrom(bytes.Span).ResourceSpans[0].ScopeSpans[0].Spans;
@@ -330,12 +330,12 @@ public sealed class OtlpTraceEncoderTests
         };
         using var encoder = new OtlpTraceEncoder(Resource);
 
-        encoder.Encode(batch, 0, 10_000, out var first);
+        encoder.EncodeUpTo(batch, 0, 10_000, out var first);
         first.ShouldBe(1);
-        var huge = encoder.Encode(batch, 1, 10_000, out var second);
+        var huge = encoder.EncodeUpTo(batch, 1, 10_000, out var second);
         second.ShouldBe(1);
         huge.Length.ShouldBeGreaterThan(10_000);
-        encoder.Encode(batch, 2, 10_000, out var third);
+        encoder.EncodeUpTo(batch, 2, 10_000, out var third);
         third.ShouldBe(1);
     }
 

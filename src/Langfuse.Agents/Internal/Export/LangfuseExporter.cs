@@ -115,7 +115,7 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
         var start = 0;
         while (start < items.Count)
         {
-            var body = _otlp.Encode(items, start, _maxRequestBytes, out var count);
+            var body = _otlp.EncodeUpTo(items, start, _maxRequestBytes, out var count);
             if (await SendOtlpRangeAsync(items, start, count, body, cancellationToken).ConfigureAwait(false) == OtlpOutcome.UseLegacy)
             {
                 await SendLegacyAsync(items.GetRange(start, items.Count - start), [], round: 0, cancellationToken).ConfigureAwait(false);

@@ -78,7 +78,7 @@ internal sealed class OtlpTraceEncoder : IDisposable
     /// <summary>
     /// A cheap upper-bound-ish estimate of the bytes <paramref name="item"/> adds to a request (exact UTF-8 lengths
     /// of its strings plus a generous fixed overhead per field). Meant for <see cref="PreparedObservation.EstimatedBytes"/>
-    /// and queue accounting; <see cref="Encode(IReadOnlyList{PreparedObservation}, int, int, out int)"/> splits by real size.
+    /// and queue accounting; <see cref="EncodeUpTo"/> splits by real size.
     /// </summary>
     public static int EstimateSize(PreparedObservation item)
     {
@@ -170,7 +170,7 @@ internal sealed class OtlpTraceEncoder : IDisposable
     /// exactly), but always at least one: a single item larger than the limit comes back alone, and the caller can
     /// tell by the length. Loop with <c>start += encodedCount</c> until all items are sent.
     /// </summary>
-    public ReadOnlyMemory<byte> Encode(IReadOnlyList<PreparedObservation> items, int start, int maxRequestBytes, out int encodedCount)
+    public ReadOnlyMemory<byte> EncodeUpTo(IReadOnlyList<PreparedObservation> items, int start, int maxRequestBytes, out int encodedCount)
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentOutOfRangeException.ThrowIfNegative(start);
