@@ -114,7 +114,7 @@ public class ObservationLifecycleBenchmarks
             _provider!.ForceFlush(60_000);
             var dropped = typeof(BatchExportProcessor<Activity>).GetProperty("DroppedCount", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic)?.GetValue(_batchProcessor);
             Console.WriteLine($"// [OTel batch+OTLP] {caller}; dropped={dropped ?? "?"}; http requests={_handler!.Requests:N0}, bytes={_handler.Bytes:N0}");
-            _provider.Dispose();
+            _provider!.Dispose();
         }
         else
         {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 
@@ -54,17 +55,18 @@ internal sealed class FakeLlm
     private static string Plan(string query)
     {
         var topic = Topic(query);
-        return $"search: {topic} overview\nsearch: {topic} recent developments\nroute: research\nreason: the question needs current sources, not only model knowledge";
+        return $"search: {topic} overview\nsearch: {topic} recent developments\nroute: research\nreason: needs current sources";
     }
 
     private static string Summarize(string prompt)
     {
         var question = prompt.Split('\n')[0].Replace("Question: ", string.Empty, StringComparison.Ordinal);
-        var sources = prompt.Split('\n').Where(l => l.StartsWith("- ", StringComparison.Ordinal)).Select(l => l[2..]).ToList();
+        var sources = prompt.Split('\n').Where(l => l.StartsWith("- ", StringComparison.Ordinal))
+            .Select(l => l[2..].Split(" (")[0]).ToList(); // "- Title (url)" -> "Title"
         var answer = new StringBuilder($"In short: {Topic(question)} is best understood from {sources.Count} sources.");
         for (var i = 0; i < sources.Count; i++)
         {
-            answer.Append($" [{i + 1}] {sources[i]}");
+            answer.Append(CultureInfo.InvariantCulture, $" [{i + 1}] {sources[i]}");
         }
 
         return answer.ToString();

@@ -41,5 +41,5 @@ internal sealed class FakeWeb
 
     private static string Slug(string text) =>
         string.Join('-', text.ToLowerInvariant().Split(' ', StringSplitOptions.RemoveEmptyEntries)
-            .Select(w => new string([.. w.Where(char.IsLetterOrDigit)])).Where(w => w.Length > 0));
+            .Select(w => new string([.. w.Where(c => char.IsLetterOrDigit(c) || c == '-')])).Where(w => w.Length > 0));
 }

@@ -36,7 +36,7 @@ internal static class TraceTreePrinter
         var roots = observations.Where(o => o.ParentId is null || !ids.Contains(o.ParentId)).OrderBy(o => o.StartTime).ToList();
 
         var info = observations[0].Trace;
-        var header = new StringBuilder(Invariant, $"trace {info.Id[..8]}... {info.Name}");
+        var header = new StringBuilder().Append(Invariant, $"trace {info.Id[..8]}... {info.Name}");
 
         // The root span carries the trace's name: show it as the header rather than as one more level.
         var top = roots;
@@ -53,7 +53,7 @@ internal static class TraceTreePrinter
 
         header.Append(Invariant, $" (session {info.SessionId ?? "-"}, user {info.UserId ?? "-"})");
         writer.WriteLine(header);
-        if (observations[0].Trace.Input is string or null && roots.Count > 0 && roots[0].Input is string query)
+        if (roots.FirstOrDefault()?.Input is string query)
         {
             writer.WriteLine($"   \"{query}\"");
         }

@@ -110,5 +110,15 @@ public sealed class IngestionResponseTests
         Parse(body).ShouldBeNull();
     }
 
+    [Fact]
+    public void TryParse_String_MatchesUtf8()
+    {
+        IngestionResponse.TryParse((string?)null).ShouldBeNull();
+        IngestionResponse.TryParse("not json").ShouldBeNull();
+        var response = IngestionResponse.TryParse("""{"successes":[{"id":"é","status":201}]}""").ShouldNotBeNull();
+        response.Successes.ShouldNotBeNull().ShouldHaveSingleItem().Id.ShouldBe("é");
+        response.Errors.ShouldNotBeNull().ShouldBeEmpty();
+    }
+
     private static IngestionResponse? Parse(string body) => IngestionResponse.TryParse(Encoding.UTF8.GetBytes(body));
 }

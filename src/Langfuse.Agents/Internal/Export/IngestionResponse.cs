@@ -18,16 +18,36 @@ internal sealed class IngestionResponse
     /// </summary>
     public static IngestionResponse? TryParse(ReadOnlySpan<byte> utf8Json)
     {
-        IngestionResponse? response;
         try
         {
-            response = JsonSerializer.Deserialize(utf8Json, LangfuseJsonContext.Default.IngestionResponse);
+            return Normalize(JsonSerializer.Deserialize(utf8Json, LangfuseJsonContext.Default.IngestionResponse));
         }
         catch (Exception ex) when (ex is JsonException or NotSupportedException or ArgumentException or InvalidOperationException)
         {
             return null;
         }
+    }
 
+    /// <inheritdoc cref="TryParse(ReadOnlySpan{byte})"/>
+    public static IngestionResponse? TryParse(string? json)
+    {
+        if (json is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Normalize(JsonSerializer.Deserialize(json, LangfuseJsonContext.Default.IngestionResponse));
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException or ArgumentException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static IngestionResponse? Normalize(IngestionResponse? response)
+    {
         if (response is null)
         {
             return null;
