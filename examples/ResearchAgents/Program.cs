@@ -48,7 +48,7 @@ async Task ResearchAsync(string query, int index)
     using var root = tracer.StartTrace("research-query", sessionId, userId: "demo-user", input: query);
     root.Trace.AddTags("research", "multi-agent", "example");
     root.Trace.SetMetadata("query_index", index).SetMetadata("agents", new[] { "coordinator", "searcher", "summarizer" });
-    root.Trace.Release = options.Release ?? "research-agents@1.0.0"; // LANGFUSE_RELEASE (or a CI commit) wins
+    root.Trace.Release ??= "research-agents@1.0.0"; // LANGFUSE_RELEASE (or a CI commit) fills it in when set
     root.Trace.Version = "coordinator-v3";
 
     try

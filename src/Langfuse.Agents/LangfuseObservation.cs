@@ -213,9 +213,10 @@ public class LangfuseObservation : IDisposable, IAsyncDisposable
     /// <summary>Starts a child observation of any type; it becomes the current observation.</summary>
     /// <param name="name">The child's name.</param>
     /// <param name="type">The child's type.</param>
+    /// <param name="input">The child's input, if known now.</param>
     /// <returns>The child; a <see cref="LangfuseGeneration"/> for generations and embeddings.</returns>
-    public LangfuseObservation StartObservation(string name, ObservationType type = ObservationType.Span) =>
-        _tracer.StartObservation(name, type, this);
+    public LangfuseObservation StartObservation(string name, ObservationType type = ObservationType.Span, object? input = null) =>
+        _tracer.StartObservation(name, type, this, input);
 
     /// <summary>Starts a child span; it becomes the current observation.</summary>
     /// <param name="name">The child's name.</param>
@@ -237,9 +238,10 @@ public class LangfuseObservation : IDisposable, IAsyncDisposable
     /// <param name="input">What the event is about.</param>
     /// <param name="output">Its outcome.</param>
     /// <param name="level">Its severity.</param>
+    /// <param name="metadata">Metadata of the event.</param>
     /// <returns>The event.</returns>
-    public LangfuseObservation RecordEvent(string name, object? input = null, object? output = null, ObservationLevel level = ObservationLevel.Default) =>
-        _tracer.RecordEvent(name, input, output, level, this);
+    public LangfuseObservation RecordEvent(string name, object? input = null, object? output = null, ObservationLevel level = ObservationLevel.Default, IReadOnlyDictionary<string, object?>? metadata = null) =>
+        _tracer.RecordEvent(name, input, output, level, this, metadata);
 
     /// <summary>Scores this observation (numeric, boolean, categorical or text).</summary>
     /// <param name="name">The score's name.</param>

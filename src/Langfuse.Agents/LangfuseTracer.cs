@@ -38,6 +38,7 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
     private readonly LangfuseCapture? _capture;
     private readonly double _sampleRate;
     private readonly string? _environment;
+    private readonly string? _release;
     private readonly TimeSpan _shutdownTimeout;
     private int _disposed;
 
@@ -68,6 +69,7 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
         _capture = options.Capture;
         _sampleRate = double.IsFinite(options.SampleRate) ? Math.Clamp(options.SampleRate, 0, 1) : 1;
         _environment = options.Environment;
+        _release = options.Release;
         _shutdownTimeout = options.ShutdownTimeout;
         ServiceName = ResolveServiceName(options.ServiceName);
 
@@ -114,16 +116,17 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
             }
 
             var exportLogger = loggerFactory.CreateLogger(Log.ExportCategoryName);
+            var shutdown = new ShutdownSignal();
             var resource = new OtlpResourceInfo(ServiceName, InstanceId, SdkVersion);
             var exporter = new LangfuseExporter(
                 api,
                 options,
                 new ObservationPreparer(options, exportLogger),
-                new ResilientSender(options, _timeProvider, _metrics, exportLogger),
+                new ResilientSender(options, _timeProvider, _metrics, exportLogger, shutdown),
                 resource,
                 _metrics,
                 exportLogger);
-            _pipeline = new ExportPipeline(options, exporter, _metrics, exportLogger, _timeProvider);
+            _pipeline = new ExportPipeline(options, exporter, _metrics, exportLogger, _timeProvider, shutdown);
             Log.TracingOn(logger, Redaction.Url(options.BaseUrl), options.IngestionProtocol, _sampleRate);
         }
         catch (Exception ex)
@@ -186,7 +189,7 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
     public LangfuseObservation StartTrace(string name, string? sessionId = null, string? userId = null, object? input = null)
     {
         var (high, low) = Ids.NewTraceId();
-        var trace = new LangfuseTrace(high, low) { Name = name, SessionId = sessionId, UserId = userId, Environment = _environment };
+        var trace = new LangfuseTrace(high, low) { Name = name, SessionId = sessionId, UserId = userId, Environment = _environment, Release = _release };
         var root = Create(ObservationType.Span, name, trace, parentSpanId: 0, parentIsRemote: false, Ids.IsSampled(high, low, _sampleRate), isLocalRoot: true);
         root.Input = input;
         root.MakeCurrent();
@@ -252,13 +255,28 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
     /// <param name="output">Its outcome.</param>
     /// <param name="level">Its severity.</param>
     /// <param name="parent">An explicit parent, overriding the current observation.</param>
+    /// <param name="metadata">Metadata of the event, such as a reason code or a confidence.</param>
     /// <returns>The ended event, for inspection.</returns>
-    public LangfuseObservation RecordEvent(string name, object? input = null, object? output = null, ObservationLevel level = ObservationLevel.Default, LangfuseObservation? parent = null)
+    public LangfuseObservation RecordEvent(
+        string name,
+        object? input = null,
+        object? output = null,
+        ObservationLevel level = ObservationLevel.Default,
+        LangfuseObservation? parent = null,
+        IReadOnlyDictionary<string, object?>? metadata = null)
     {
         var observation = CreateChild(name, ObservationType.Event, parent);
         observation.Input = input;
         observation.Output = output;
         observation.Level = level;
+        if (metadata is not null)
+        {
+            foreach (var (key, value) in metadata)
+            {
+                observation.SetMetadata(key, value);
+            }
+        }
+
         observation.End();
         return observation;
     }
@@ -419,12 +437,12 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
             var sampled = activity.HasRemoteParent || activity.ParentSpanId != default
                 ? activity.ActivityTraceFlags.HasFlag(ActivityTraceFlags.Recorded)
                 : Ids.IsSampled(traceHigh, traceLow, _sampleRate);
-            var adopted = new LangfuseTrace(traceHigh, traceLow) { Environment = _environment };
+            var adopted = new LangfuseTrace(traceHigh, traceLow) { Environment = _environment, Release = _release };
             return Create(type, name, adopted, activitySpan, parentIsRemote: true, sampled, isLocalRoot: true);
         }
 
         var (high, low) = Ids.NewTraceId();
-        var trace = new LangfuseTrace(high, low) { Environment = _environment };
+        var trace = new LangfuseTrace(high, low) { Environment = _environment, Release = _release };
         return Create(type, name, trace, parentSpanId: 0, parentIsRemote: false, Ids.IsSampled(high, low, _sampleRate), isLocalRoot: true);
     }
 

@@ -1,4 +1,5 @@
 using Langfuse.Agents.Internal.Diagnostics;
+using Langfuse.Agents.Internal.Pipeline;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.CircuitBreaker;
@@ -16,8 +17,9 @@ internal sealed class ResilientSender
 {
     private readonly ResiliencePipeline<ApiResponse> _pipeline;
 
-    public ResilientSender(LangfuseOptions options, TimeProvider timeProvider, LangfuseMetrics metrics, ILogger logger)
+    public ResilientSender(LangfuseOptions options, TimeProvider timeProvider, LangfuseMetrics metrics, ILogger logger, ShutdownSignal? shutdown = null)
     {
+        shutdown ??= new ShutdownSignal();
         Policy = new RetryPolicy(options.RetryBaseDelay, options.MaxRetryDelay);
         var builder = new ResiliencePipelineBuilder<ApiResponse> { TimeProvider = timeProvider };
         if (options.MaxRetries > 0)
@@ -25,12 +27,12 @@ internal sealed class ResilientSender
             builder.AddRetry(new RetryStrategyOptions<ApiResponse>
             {
                 MaxRetryAttempts = options.MaxRetries,
-                ShouldHandle = static args => ValueTask.FromResult(IsTransient(args.Outcome, args.Context.CancellationToken)),
+                ShouldHandle = args => ValueTask.FromResult(
+                    IsTransient(args.Outcome, args.Context.CancellationToken) && !(shutdown.IsSet && args.Outcome.Exception is not null)),
                 DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(
                     Policy.GetDelay(args.AttemptNumber, args.Outcome.Result?.RetryAfter, Random.Shared.NextDouble())),
                 OnRetry = args =>
                 {
-                    metrics.Retried();
                     Log.Retrying(logger, args.AttemptNumber + 1, Describe(args.Outcome), args.RetryDelay);
                     return ValueTask.CompletedTask;
                 },
@@ -74,10 +76,15 @@ internal sealed class ResilientSender
             var outcome = await _pipeline.ExecuteOutcomeAsync(
                 static async (ctx, state) =>
                 {
+                    if (state.Attempts++ > 0)
+                    {
+                        state.Metrics.Retried(); // counted when the retry is really sent, not when it is scheduled
+                    }
+
                     state.Metrics.RequestSent();
                     try
                     {
-                        return Outcome.FromResult(await state.send(ctx.CancellationToken).ConfigureAwait(false));
+                        return Outcome.FromResult(await state.Send(ctx.CancellationToken).ConfigureAwait(false));
                     }
                     catch (Exception ex)
                     {
@@ -85,7 +92,7 @@ internal sealed class ResilientSender
                     }
                 },
                 context,
-                (send, Metrics)).ConfigureAwait(false);
+                new AttemptState(send, Metrics)).ConfigureAwait(false);
             outcome.ThrowIfException();
             return outcome.Result!;
         }
@@ -93,6 +100,15 @@ internal sealed class ResilientSender
         {
             ResilienceContextPool.Shared.Return(context);
         }
+    }
+
+    private sealed class AttemptState(Func<CancellationToken, Task<ApiResponse>> send, LangfuseMetrics metrics)
+    {
+        public Func<CancellationToken, Task<ApiResponse>> Send { get; } = send;
+
+        public LangfuseMetrics Metrics { get; } = metrics;
+
+        public int Attempts { get; set; }
     }
 
     private static bool IsTransient(Outcome<ApiResponse> outcome, CancellationToken token) =>

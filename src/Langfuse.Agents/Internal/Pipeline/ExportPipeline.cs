@@ -30,8 +30,11 @@ internal sealed class ExportPipeline : IAsyncDisposable
     private int _shutdown;
     private long _lastQueueFullLog = long.MinValue;
 
-    public ExportPipeline(LangfuseOptions options, IBatchExporter exporter, LangfuseMetrics metrics, ILogger logger, TimeProvider timeProvider)
+    private readonly ShutdownSignal _shutdownSignal;
+
+    public ExportPipeline(LangfuseOptions options, IBatchExporter exporter, LangfuseMetrics metrics, ILogger logger, TimeProvider timeProvider, ShutdownSignal? shutdownSignal = null)
     {
+        _shutdownSignal = shutdownSignal ?? new ShutdownSignal();
         _exporter = exporter;
         _metrics = metrics;
         _logger = logger;
@@ -134,6 +137,7 @@ internal sealed class ExportPipeline : IAsyncDisposable
             return Pending == 0;
         }
 
+        _shutdownSignal.Set();
         _channel.Writer.TryComplete();
         _wake.Release();
         var inTime = true;

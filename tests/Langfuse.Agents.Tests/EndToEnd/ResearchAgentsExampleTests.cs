@@ -1,0 +1,148 @@
+using System.Diagnostics;
+using Langfuse.Agents.Testing;
+using Shouldly;
+using Xunit;
+
+namespace Langfuse.Agents.Tests.EndToEnd;
+
+/// <summary>Runs examples/ResearchAgents as a real child process, configured only by environment variables.</summary>
+public sealed class ResearchAgentsExampleTests : IAsyncLifetime
+{
+    private FakeLangfuseServer _server = null!;
+
+    public async Task InitializeAsync() => _server = await FakeLangfuseServer.StartAsync();
+
+    public async Task DisposeAsync() => await _server.DisposeAsync();
+
+    [Fact]
+    public async Task Example_AgainstAV4LikeServer_SendsOneCompleteTracePerQuery()
+    {
+        var run = await RunExampleAsync(new()
+        {
+            ["LANGFUSE_PUBLIC_KEY"] = _server.PublicKey,
+            ["LANGFUSE_SECRET_KEY"] = _server.SecretKey,
+            ["LANGFUSE_BASE_URL"] = _server.BaseUrl.ToString(),
+        });
+
+        run.ExitCode.ShouldBe(0, run.Output);
+        run.Output.ShouldNotContain(_server.SecretKey);
+        _server.Violations.ShouldBeEmpty();
+        _server.Requests.ShouldAllBe(r => r.StatusCode == 200 || r.StatusCode == 207);
+
+        var spans = _server.Spans;
+        var traces = spans.GroupBy(s => s.TraceId).ToList();
+        traces.Count.ShouldBe(2); // two default queries
+        foreach (var trace in traces)
+        {
+            var ids = trace.Select(s => s.SpanId).ToHashSet();
+            trace.Where(s => s.ParentSpanId is not null).ShouldAllBe(s => ids.Contains(s.ParentSpanId!), "no span whose parent is missing");
+            var root = trace.Single(s => s.ParentSpanId is null);
+            root.Attr("langfuse.trace.name").ShouldBe("research-query");
+            root.Attr("langfuse.session.id").ShouldNotBeNullOrEmpty();
+            root.ResourceAttr("service.name").ShouldBe("ResearchAgents");
+
+            trace.ShouldContain(s => s.Type == "agent" && s.Name == "coordinator");
+            trace.ShouldContain(s => s.Type == "agent" && s.Name == "searcher");
+            trace.ShouldContain(s => s.Type == "event");
+            var generations = trace.Where(s => s.Type == "generation").ToList();
+            generations.Count.ShouldBeGreaterThanOrEqualTo(2);
+            generations.ShouldAllBe(g => g.Attr("langfuse.observation.model.name") != null
+                && g.Attr("langfuse.observation.usage_details") != null
+                && g.Attr("langfuse.observation.cost_details") != null
+                && g.Attr("langfuse.observation.completion_start_time") != null);
+            var tools = trace.Where(s => s.Type == "tool").ToList();
+            tools.ShouldAllBe(t => t.Attr("langfuse.observation.input") != null);
+            var failed = tools.Single(t => t.Attr("langfuse.observation.level") == "ERROR");
+            failed.Attr("langfuse.observation.status_message").ShouldNotBeNull().ShouldContain("TimeoutException");
+            tools.Count(t => t.Name == failed.Name).ShouldBe(2, "the failed attempt and its retry are separate observations");
+        }
+
+        var scores = _server.IngestionEvents.Where(e => e.Type == "score-create").ToList();
+        scores.Count.ShouldBe(4);
+        scores.ShouldAllBe(s => s.BodyId != null && traces.Any(t => t.Key == s.TraceId));
+        scores.ShouldContain(s => s.Name == "quality");
+    }
+
+    [Fact]
+    public async Task Example_WithLangfuseUnreachable_StillExitsZeroWithinItsShutdownBudget()
+    {
+        var run = await RunExampleAsync(new()
+        {
+            ["LANGFUSE_PUBLIC_KEY"] = "pk-lf-unreachable",
+            ["LANGFUSE_SECRET_KEY"] = "sk-lf-unreachable",
+            ["LANGFUSE_BASE_URL"] = "http://127.0.0.1:1",
+        });
+
+        run.ExitCode.ShouldBe(0, run.Output);
+        run.Output.ShouldContain("exported 0");
+        run.Output.ShouldNotContain("sk-lf-unreachable");
+
+        // A liveness bound, not a speed test: the default shutdown budget is 5 s.
+        run.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public async Task Example_WithoutKeys_PrintsTheTreeAndSendsNothing()
+    {
+        var run = await RunExampleAsync([]);
+        run.ExitCode.ShouldBe(0, run.Output);
+        run.Output.ShouldContain("coordinator [agent]");
+        run.Output.ShouldContain("nothing was sent");
+        _server.Requests.ShouldBeEmpty();
+    }
+
+    private static async Task<ExampleRun> RunExampleAsync(Dictionary<string, string> environment)
+    {
+        var start = new ProcessStartInfo("dotnet", [ExampleDll()])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("LANGFUSE_", StringComparison.Ordinal) || k == "OTEL_SERVICE_NAME").ToList())
+        {
+            start.Environment.Remove(key);
+        }
+
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException("the example did not exit within 60 s:\n" + await stdout + await stderr);
+        }
+
+        return new ExampleRun(process.ExitCode, await stdout + await stderr, clock.Elapsed);
+    }
+
+    private static string ExampleDll()
+    {
+        // The test runs from tests/Langfuse.Agents.Tests/bin/<Configuration>/net10.0/; the example builds alongside.
+        var testDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = testDir.Parent!.Name;
+        var root = testDir;
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Langfuse.Agents.sln")))
+        {
+            root = root.Parent;
+        }
+
+        root.ShouldNotBeNull("repository root (Langfuse.Agents.sln) not found above " + AppContext.BaseDirectory);
+        var dll = Path.Combine(root.FullName, "examples", "ResearchAgents", "bin", configuration, testDir.Name, "ResearchAgents.dll");
+        File.Exists(dll).ShouldBeTrue($"{dll} is built by the test project's reference to the example");
+        return dll;
+    }
+
+    private sealed record ExampleRun(int ExitCode, string Output, TimeSpan Elapsed);
+}
