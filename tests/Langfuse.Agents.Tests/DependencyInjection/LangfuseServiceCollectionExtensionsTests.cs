@@ -1,0 +1,103 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Shouldly;
+using Xunit;
+
+namespace Langfuse.Agents.Tests.DependencyInjection;
+
+public sealed class LangfuseServiceCollectionExtensionsTests
+{
+    [Fact]
+    public void AddLangfuse_WithConfiguration_ReadsTheLangfuseSection_ThenCodeWins()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Langfuse:PublicKey"] = "pk-lf-config",
+            ["Langfuse:SecretKey"] = "sk-lf-config",
+            ["Langfuse:BaseUrl"] = "http://127.0.0.1:3000",
+            ["Langfuse:FlushAt"] = "7",
+            ["Langfuse:Timeout"] = "2.5",
+            ["Langfuse:SampleRate"] = "0.25",
+            ["Langfuse:IngestionProtocol"] = "legacy",
+        }).Build();
+        var services = new ServiceCollection().AddLogging();
+        services.AddLangfuse(configuration, o => o.FlushAt = 9);
+
+        using var provider = services.BuildServiceProvider();
+        var options = provider.GetRequiredService<IOptions<LangfuseOptions>>().Value;
+        options.PublicKey.ShouldBe("pk-lf-config");
+        options.BaseUrl.ShouldBe(new Uri("http://127.0.0.1:3000/"));
+        options.Timeout.ShouldBe(TimeSpan.FromSeconds(2.5));
+        options.SampleRate.ShouldBe(0.25);
+        options.IngestionProtocol.ShouldBe(IngestionProtocol.Legacy);
+        options.FlushAt.ShouldBe(9);
+    }
+
+    [Fact]
+    public void AddLangfuse_AcceptsTheSectionItself()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Langfuse:Environment"] = "staging",
+        }).Build();
+        var services = new ServiceCollection().AddLogging();
+        services.AddLangfuse(configuration.GetSection("Langfuse"));
+
+        using var provider = services.BuildServiceProvider();
+        provider.GetRequiredService<IOptions<LangfuseOptions>>().Value.Environment.ShouldBe("staging");
+    }
+
+    [Fact]
+    public void AddLangfuse_WithInvalidConfiguration_StillResolves_WithTracingOff()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Langfuse:PublicKey"] = "pk-lf-x",
+            ["Langfuse:SecretKey"] = "sk-lf-secret-value",
+            ["Langfuse:SampleRate"] = "lots",
+            ["Langfuse:FlushAt"] = "0",
+        }).Build();
+        var logs = new List<string>();
+        var services = new ServiceCollection().AddLogging(b => b.AddProvider(new ListLoggerProvider(logs)));
+        services.AddLangfuse(configuration);
+
+        using var provider = services.BuildServiceProvider();
+        var tracer = provider.GetRequiredService<LangfuseTracer>();
+        tracer.IsExporting.ShouldBeFalse();
+        using (tracer.StartSpan("still works"))
+        {
+        }
+
+        var problems = logs.Single(l => l.Contains("configuration is invalid", StringComparison.Ordinal));
+        problems.ShouldContain("SampleRate");
+        problems.ShouldContain("FlushAt");
+        logs.ShouldAllBe(l => !l.Contains("sk-lf-secret-value", StringComparison.Ordinal));
+    }
+
+    private sealed class ListLoggerProvider(List<string> lines) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new ListLogger(lines);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class ListLogger(List<string> lines) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                lock (lines)
+                {
+                    lines.Add(formatter(state, exception));
+                }
+            }
+        }
+    }
+}
