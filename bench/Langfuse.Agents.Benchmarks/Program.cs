@@ -4,7 +4,7 @@ namespace Langfuse.Agents.Benchmarks;
 
 /// <summary>
 /// Runs the benchmarks. Everything, short job (what bench/RESULTS.md was made with):
-/// <code>dotnet run -c Release --project bench/Langfuse.Agents.Benchmarks -- --filter '*' --job short</code>
+/// <code>dotnet run -c Release --project bench/Langfuse.Agents.Benchmarks -- --filter '*' --job short --iterationCount 8</code>
 /// One class: <c>--filter '*Lifecycle*'</c>, <c>--filter '*OtlpEncoding*'</c>, <c>--filter '*Preparer*'</c>.
 /// Without <c>--job short</c> BenchmarkDotNet's default job runs (more precise, several minutes per benchmark).
 /// </summary>

@@ -125,7 +125,8 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
                 new ResilientSender(options, _timeProvider, _metrics, exportLogger, shutdown),
                 resource,
                 _metrics,
-                exportLogger);
+                exportLogger,
+                _timeProvider);
             _pipeline = new ExportPipeline(options, exporter, _metrics, exportLogger, _timeProvider, shutdown);
             Log.TracingOn(logger, Redaction.Url(options.BaseUrl), options.IngestionProtocol, _sampleRate);
         }

@@ -320,14 +320,15 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
     public async Task Accounting_WhenItemsArriveAfterShutdown_TheIdentityStillHolds()
     {
         // LangfuseStatistics promises Enqueued == Exported + drops after enqueue (every reason but QueueFull and
-        // SampledOut). An item offered after shutdown is counted as Shutdown without ever being enqueued.
+        // SampledOut). An item offered after shutdown is accepted and dropped at once: it counts on both sides.
         var pipeline = Create();
         EnqueueItems(pipeline, 2);
         (await pipeline.ShutdownAsync(TimeSpan.FromSeconds(5)).WaitAsync(RealTimeGuard)).ShouldBeTrue();
 
         pipeline.TryEnqueue("late", 10).ShouldBeFalse();
 
-        AssertAccounting(enqueued: 2);
+        _metrics.Snapshot().Dropped[DropReason.Shutdown].ShouldBe(1);
+        AssertAccounting(enqueued: 3);
     }
 
     private ExportPipeline Create(Action<LangfuseOptions>? configure = null)

@@ -59,6 +59,9 @@ internal static partial class Log
     [LoggerMessage(22, LogLevel.Warning, "The mask function threw {ExceptionType}; the value was fully masked.")]
     public static partial void MaskFailed(ILogger logger, string exceptionType);
 
-    [LoggerMessage(23, LogLevel.Error, "Langfuse refused the credentials (HTTP {Status}); check LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY and LANGFUSE_BASE_URL. Dropped {Count} items.")]
-    public static partial void AuthFailed(ILogger logger, int status, int count);
+    [LoggerMessage(23, LogLevel.Error, "Langfuse refused the credentials (HTTP 401); check LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY and LANGFUSE_BASE_URL. Dropped {Count} items.")]
+    public static partial void AuthFailed(ILogger logger, int count);
+
+    [LoggerMessage(24, LogLevel.Error, "Langfuse refused ingestion (HTTP 403: {Reason}); on Langfuse Cloud this usually means the project's usage threshold is exceeded. Dropped {Count} items.")]
+    public static partial void IngestionForbidden(ILogger logger, string reason, int count);
 }

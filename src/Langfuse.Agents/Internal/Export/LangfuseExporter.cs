@@ -334,9 +334,14 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
 
     private void DropForStatus(ApiResponse response, int itemCount)
     {
-        if (response.StatusCode is 401 or 403)
+        if (response.StatusCode == 401)
         {
-            Log.AuthFailed(_logger, response.StatusCode, itemCount);
+            Log.AuthFailed(_logger, itemCount);
+            _metrics.Dropped(DropReason.Rejected, itemCount);
+        }
+        else if (response.StatusCode == 403)
+        {
+            Log.IngestionForbidden(_logger, Excerpt(response.Body), itemCount);
             _metrics.Dropped(DropReason.Rejected, itemCount);
         }
         else if (RetryPolicy.IsRetryableStatus(response.StatusCode))

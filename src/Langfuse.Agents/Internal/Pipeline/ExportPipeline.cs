@@ -11,6 +11,8 @@ namespace Langfuse.Agents.Internal.Pipeline;
 /// </summary>
 internal sealed class ExportPipeline : IAsyncDisposable
 {
+    private static readonly TimeSpan ShutdownGrace = TimeSpan.FromSeconds(1);
+
     private readonly Channel<Entry> _channel;
     private readonly IBatchExporter _exporter;
     private readonly LangfuseMetrics _metrics;
@@ -25,6 +27,7 @@ internal sealed class ExportPipeline : IAsyncDisposable
     private readonly Lock _flushGate = new();
     private readonly Task _reader;
     private List<TaskCompletionSource<bool>> _flushRequests = [];
+    private Task<bool>? _shutdownTask;
     private long _queuedBytes;
     private long _pending;
     private int _shutdown;
@@ -62,7 +65,7 @@ internal sealed class ExportPipeline : IAsyncDisposable
     {
         if (Volatile.Read(ref _shutdown) != 0)
         {
-            _metrics.Dropped(DropReason.Shutdown);
+            DropLate();
             return false;
         }
 
@@ -80,7 +83,7 @@ internal sealed class ExportPipeline : IAsyncDisposable
             Interlocked.Add(ref _queuedBytes, -estimatedBytes);
             if (Volatile.Read(ref _shutdown) != 0)
             {
-                _metrics.Dropped(DropReason.Shutdown);
+                DropLate();
             }
             else
             {
@@ -129,14 +132,17 @@ internal sealed class ExportPipeline : IAsyncDisposable
     /// Stops accepting items, sends what is queued within <paramref name="timeout"/>, then abandons the rest
     /// (counted as <see cref="DropReason.Shutdown"/>). True when everything was handled in time.
     /// </summary>
-    public async Task<bool> ShutdownAsync(TimeSpan timeout)
+    public Task<bool> ShutdownAsync(TimeSpan timeout)
     {
-        if (Interlocked.Exchange(ref _shutdown, 1) != 0)
+        lock (_flushGate)
         {
-            await _reader.ConfigureAwait(false);
-            return Pending == 0;
+            return _shutdownTask ??= ShutdownCoreAsync(timeout);
         }
+    }
 
+    private async Task<bool> ShutdownCoreAsync(TimeSpan timeout)
+    {
+        Volatile.Write(ref _shutdown, 1);
         _shutdownSignal.Set();
         _channel.Writer.TryComplete();
         _wake.Release();
@@ -150,10 +156,21 @@ internal sealed class ExportPipeline : IAsyncDisposable
             inTime = false;
             Log.ShutdownTimedOut(_logger, timeout, Pending);
             await _stopping.CancelAsync().ConfigureAwait(false);
-            await _reader.ConfigureAwait(false); // the exporter observes the token and returns promptly
+
+            // The exporter observes the token and returns at once, counting its batch. Give it a short, real-time
+            // grace, but no more: it may be inside user code (a mask, a serializer) that cannot see the token, and
+            // then the batch it holds is counted whenever that code returns.
+            try
+            {
+                await _reader.WaitAsync(ShutdownGrace).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // Stuck in user code; we return anyway.
+            }
         }
 
-        // Anything the reader did not take (it exits early only when cancelled) is dropped and counted.
+        // Whatever is still queued is dropped and counted.
         var abandoned = 0;
         while (_channel.Reader.TryRead(out var entry))
         {
@@ -325,6 +342,16 @@ internal sealed class ExportPipeline : IAsyncDisposable
         {
             flush.TrySetResult(result);
         }
+    }
+
+    /// <summary>
+    /// An item that arrives after shutdown began was accepted by the SDK and then dropped: it counts on both sides,
+    /// so enqueued = exported + drops after enqueue still holds.
+    /// </summary>
+    private void DropLate()
+    {
+        _metrics.Enqueued();
+        _metrics.Dropped(DropReason.Shutdown);
     }
 
     private void OnQueueFull()

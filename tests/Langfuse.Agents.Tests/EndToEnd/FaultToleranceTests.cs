@@ -1,0 +1,900 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+using Langfuse.Agents.Internal.Export;
+using Langfuse.Agents.Internal.Http;
+using Langfuse.Agents.Testing;
+using Shouldly;
+using Xunit;
+
+namespace Langfuse.Agents.Tests.EndToEnd;
+
+/// <summary>
+/// A tracer against a real HTTP fake of Langfuse that fails on purpose: retries, rate limits, rejections, dropped
+/// connections, an open circuit, 413 splitting, the legacy fallback, per-event errors, sampling, masking, shutdown
+/// and bad configuration. After every scenario the counters must add up, and no log line may contain a key.
+/// </summary>
+public sealed partial class FaultToleranceTests : IAsyncLifetime, IDisposable
+{
+    private const string PublicKey = "pk-lf-test";
+    private const string SecretKey = "sk-lf-test";
+    private static readonly TimeSpan RealTimeGuard = TimeSpan.FromSeconds(10);
+
+    private readonly CapturingLoggerFactory _logs = new();
+    private readonly List<LangfuseTracer> _tracers = [];
+    private readonly List<FakeLangfuseServer> _servers = [];
+    private readonly List<string> _secrets = [PublicKey, SecretKey, Base64Credentials(PublicKey, SecretKey)];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var tracer in _tracers)
+        {
+            // A zero budget never waits on a fake clock; whatever is left is abandoned and counted.
+            await tracer.ShutdownAsync(TimeSpan.Zero).WaitAsync(RealTimeGuard);
+            await tracer.DisposeAsync();
+        }
+
+        foreach (var server in _servers)
+        {
+            await server.DisposeAsync();
+        }
+
+        var leaks = _logs.Lines.Where(line => _secrets.Any(secret => line.Contains(secret, StringComparison.Ordinal))).ToList();
+        leaks.ShouldBeEmpty("no log line may contain a key or the Basic credentials");
+    }
+
+    public void Dispose() => _logs.Dispose();
+
+    // ---- Retries -------------------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task Export_WhenServerAnswers503Once_RetriesAndDelivers()
+    {
+        var server = await StartServerAsync();
+        var tracer = CreateTracer(server);
+        server.Enqueue(FakeResponse.Status(503));
+
+        EndSpan(tracer, "after-503");
+        await FlushAsync(tracer);
+
+        server.Spans.Select(s => s.Name).ShouldBe(["after-503"]);
+        server.Requests.Select(r => r.StatusCode).ShouldBe([503, 200]);
+        var stats = tracer.GetStatistics();
+        stats.Retries.ShouldBe(1);
+        stats.Exported.ShouldBe(1);
+        AssertAccounting(tracer);
+    }
+
+    [Fact]
+    public async Task Export_WhenServerAnswers429WithRetryAfter2_WaitsTwoSecondsOfFakeTimeBeforeRetrying()
+    {
+        var server = await StartServerAsync();
+        var time = new FakeTimeProvider();
+        var tracer = CreateTracer(server, o =>
+        {
+            o.FlushAt = 1;
+            o.RetryBaseDelay = TimeSpan.FromMilliseconds(250);
+            o.MaxRetryDelay = TimeSpan.FromSeconds(30);
+        }, time);
+        server.Enqueue(FakeResponse.Status(429, retryAfter: "2"));
+
+        EndSpan(tracer, "rate-limited");
+        var retry = await _logs.WaitForAsync(IsRetry, description: "a retry");
+        retry.Value("Delay").ShouldBe(TimeSpan.FromSeconds(2));
+        await time.WaitForTimersAsync(1, RealTimeGuard); // Polly's delay, on the tracer's clock
+
+        time.Advance(TimeSpan.FromSeconds(2) - TimeSpan.FromMilliseconds(1));
+        server.Requests.Count.ShouldBe(1, "the retry must wait the whole Retry-After");
+        time.ActiveTimers.ShouldBe(1, "the retry delay is still pending");
+
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        await server.WaitForSpansAsync(1);
+        await FlushAsync(tracer);
+
+        server.Requests.Select(r => r.StatusCode).ShouldBe([429, 200]);
+        tracer.GetStatistics().Retries.ShouldBe(1);
+        AssertAccounting(tracer);
+    }
+
+    [Theory]
+    [InlineData("0", 100, 100)]
+    [InlineData("3600", 10_000, 10_000)]
+    [InlineData("Thu, 01 Jan 2026 01:00:00 GMT", 10_000, 10_000)] // an hour after the fake clock's start
+    [InlineData("Wed, 01 Jan 2025 00:00:00 GMT", 100, 100)] // in the past
+    [InlineData("garbage", 0, 1_000)] // ignored: ordinary backoff, at most RetryBaseDelay on the first retry
+    public async Task Export_WhenRetryAfterIsExtremeOrInvalid_WaitsNeitherBeyondMaxRetryDelayNorZero(string retryAfter, int minMs, int maxMs)
+    {
+        var server = await StartServerAsync();
+        var time = new FakeTimeProvider();
+        var tracer = CreateTracer(server, o =>
+        {
+            o.FlushAt = 1;
+            o.RetryBaseDelay = TimeSpan.FromSeconds(1);
+            o.MaxRetryDelay = TimeSpan.FromSeconds(10);
+        }, time);
+        server.Enqueue(FakeResponse.Status(429, retryAfter));
+
+        EndSpan(tracer, "rate-limited");
+        var delay = (TimeSpan)(await _logs.WaitForAsync(IsRetry, description: "a retry")).Value("Delay")!;
+
+        delay.ShouldBeInRange(TimeSpan.FromMilliseconds(minMs), TimeSpan.FromMilliseconds(maxMs));
+        if (delay > TimeSpan.Zero)
+        {
+            await time.WaitForTimersAsync(1, RealTimeGuard);
+            server.Requests.Count.ShouldBe(1);
+            time.Advance(delay);
+        }
+
+        await server.WaitForSpansAsync(1);
+        await FlushAsync(tracer);
+        server.Requests.Select(r => r.StatusCode).ShouldBe([429, 200], "one wait, one retry: no hot loop");
+        AssertAccounting(tracer);
+    }
+
+    [Fact]
+    public async Task Export_WhenServerKeepsAnswering429WithRetryAfter0_EveryRetryWaitsOnTheClock_ThenDropsAsExportFailed()
+    {
+        var server = await StartServerAsync();
+        var time = new FakeTimeProvider();
+        var tracer = CreateTracer(server, o =>
+        {
+            o.FlushAt = 1;
+            o.MaxRetries = 3;
+        }, time);
+        server.FailAll(429, retryAfter: "0");
+
+        EndSpan(tracer, "rate-limited");
+        for (var retry = 1; retry <= 3; retry++)
+        {
+            await _logs.WaitForCountAsync(IsRetry, retry);
+            server.Requests.Count.ShouldBe(retry, $"retry {retry} must not be sent before the clock moves");
+            _logs.Entries.Where(IsRetry).Last().Value("Delay").ShouldBe(RetryPolicy.MinRetryAfter);
+            await time.WaitForTimersAsync(1, RealTimeGuard);
+            time.Advance(RetryPolicy.MinRetryAfter);
+        }
+
+        await FlushAsync(tracer);
+        server.Requests.Count.ShouldBe(4);
+        tracer.GetStatistics().Dropped[DropReason.ExportFailed].ShouldBe(1);
+        AssertAccounting(tracer);
+    }
+
+    [Theory]
+    [InlineData(400)]
+    [InlineData(401)]
+    [InlineData(403)]
+    public async Task Export_WhenServerAnswersAClientError_DoesNotRetry_AndCountsRejected(int status)
+    {
+        var server = await StartServerAsync();
+        var tracer = CreateTracer(server);
+        server.Enqueue(FakeResponse.Status(status));
+
+        EndSpan(tracer, "refused");
+        await FlushAsync(tracer);
+
+        server.Requests.Count.ShouldBe(1);
+        var stats = tracer.GetStatistics();
+        stats.Retries.ShouldBe(0);
+        stats.Dropped[DropReason.Rejected].ShouldBe(1);
+        var expectedEvent = status switch { 400 => 14, 401 => 23, _ => 24 };
+        _logs.Entries.ShouldContain(e => e.EventId.Id == expectedEvent && e.Message.Contains(status.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+        AssertAccounting(tracer);
+    }
+
+    [Fact]
+    public async Task Export_WhenTheKeysAreWrong_LogsOneClearErrorWithoutTheKeys()
+    {
+        const string wrongPublic = "pk-lf-wrong-0d1e2f";
+        const string wrongSecret = "sk-lf-wrong-9a8b7c";
+        _secrets.AddRange([wrongPublic, wrongSecret, Base64Credentials(wrongPublic, wrongSecret)]);
+        var server = await StartServerAsync();
+        var tracer = CreateTracer(server, o =>
+        {
+            o.PublicKey = wrongPublic;
+            o.SecretKey = wrongSecret;
+        });
+
+        EndSpan(tracer, "unauthorized");
+        await FlushAsync(tracer);
+
+        server.Requests.Select(r => r.StatusCode).ShouldBe([401]);
+        var error = _logs.Entries.Single(e => e.EventId.Id == 23);
+        error.Level.ShouldBe(Microsoft.Extensions.Logging.LogLevel.Error);
+        error.Message.ShouldContain("HTTP 401");
+        error.Message.ShouldContain("LANGFUSE_SECRET_KEY");
+        tracer.GetStatistics().Dropped[DropReason.Rejected].ShouldBe(1);
+        AssertAccounting(tracer);
+    }
+
+    [Fact]
+    public async Task Export_WhenTheConnectionDrops_RetriesAndDelivers()
+    {
+        var server = await StartServerAsync();
+        var tracer = CreateTracer(server);
+        server.Enqueue(FakeResponse.DropConnection());
+
+        EndSpan(tracer, "after-drop");
+        await FlushAsync(tracer);
+
+        server.Spans.Select(s => s.Name).ShouldBe(["after-drop"]);
+        server.Requests[0].StatusCode.ShouldBe(0, "the first attempt was cut off");
+        tracer.GetStatistics().Retries.ShouldBe(1);
+        AssertAccounting(tracer);
+    }
+
+    [Fact]
+    public async Task Export_WhenServerKeepsAnswering503_DropsTheBatchAsExportFailedAfterMaxRetriesPlusOneRequests()
+    {
+        var server = await StartServerAsync();
+        var tracer = CreateTracer(server, o => o.MaxRetries = 3);
+        server.FailAll(503);
+
+        EndSpan(tracer, "lost-1");
+        EndSpan(tracer, "lost-2");
+        await FlushAsync(tracer);
+
+        server.Requests.Count.ShouldBe(4);
+        var stats = tracer.GetStatistics();
+        stats.Retries.ShouldBe(3);
+        stats.Dropped[DropReason.ExportFailed].ShouldBe(2);
+        _logs.Entries.ShouldContain(e => e.EventId.Id == 14 && e.Message.Contains("export_failed", StringComparison.Ordinal));
+        AssertAccounting(tracer);
+    }
+
+    // ---- Circuit breaker -----------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task Export_AfterCircuitBreakerFailuresConsecutiveFailures_SkipsRequestsAsCircuitOpen_UntilTheBreakEnds()
+    {
+        var server = await StartServerAsync();
+        var time = new FakeTimeProvider();
+        var tracer = CreateTracer(server, o =>
+        {
+            o.MaxRetries = 0;
+            o.CircuitBreakerFailures = 2;
+            o.CircuitBreakDuration = TimeSpan.FromSeconds(30);
+        }, time);
+        server.FailAll(503);
+
+        EndSpan(tracer, "failed-1");
+        await FlushAsync(tracer);
+        EndSpan(tracer, "failed-2");
+        await FlushAsync(tracer);
+        server.Requests.Count.ShouldBe(2);
+        _logs.Entries.ShouldContain(e => e.EventId.Id == 12);
+
+        EndSpan(tracer, "skipped");
+        await FlushAsync(tracer);
+        server.Requests.Count.ShouldBe(2, "an open circuit sends nothing");
+        var stats = tracer.GetStatistics();
+        stats.Dropped[DropReason.ExportFailed].ShouldBe(2);
+        stats.Dropped[DropReason.CircuitOpen].ShouldBe(1);
+
+        server.Heal();
+        time.Advance(TimeSpan.FromSeconds(30));
+        EndSpan(tracer, "recovered");
+        await FlushAsync(tracer);
+
+        server.Spans.Select(s => s.Name).ShouldBe(["recovered"]);
+        _logs.Entries.ShouldContain(e => e.EventId.Id == 13);
+        AssertAccounting(tracer);
+    }
+
+    // ---- Size limits ---------------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task Export_WhenServerAnswers413_SplitsTheBatchAndDeliversEveryItem()
+    {
+        // One span with a 2,000-character input is about 2.4 KB of OTLP; two are about 4.6 KB.
+        var server = await StartServerAsync(o => o.MaxOtlpBodyBytes = 3_500);
+        var tracer = CreateTracer(server);
+
+        for (var i = 0; i < 4; i++)
+        {
+            EndSpan(tracer, $"big-{i}", input: new string((char)('a' + i), 2_000));
+        }
+
+        await FlushAsync(tracer);
+
+        server.Spans.Select(s => s.Name).Order().ShouldBe(["big-0", "big-1", "big-2", "big-3"]);
+        server.Requests.Count(r => r.StatusCode == 413).ShouldBe(3, "4 -> 2 + 2 -> 1 + 1 + 1 + 1");
+        var stats = tracer.GetStatistics();
+        stats.Exported.ShouldBe(4);
+        stats.Dropped[DropReason.TooLarge].ShouldBe(0);
+        AssertAccounting(tracer);
+    }
+
+    [Fact]
+    public async Task Export_WhenASingleSpanIsOverTheServerLimit_DropsItAsTooLarge_AndDeliversTheRest()
+    {
+        var server = await StartServerAsync(o => o.MaxOtlpBodyBytes = 3_500);
+        var tracer = CreateTracer(server);
+
+        EndSpan(tracer, "small", input: "fits");
+        EndSpan(tracer, "huge", input: new string('x', 5_000));
+        await FlushAsync(tracer);
+
+        server.Spans.Select(s => s.Name).ShouldBe(["small"]);
+        var stats = tracer.GetStatistics();
+        stats.Dropped[DropReason.TooLarge].ShouldBe(1);
+        _logs.Entries.ShouldContain(e => e.EventId.Id == 19);
+        AssertAccounting(tracer);
+    }
+
+    [Fact]
+    public async Task Export_WhenTheBatchEndpointAnswers413_SplitsTheBatchAndDeliversEveryEvent()
+    {
+        // Each span event carries a 2,000-character input: one fits under 4,000 bytes, two do not.
+        var server = await StartServerAsync(o =>
+        {
+            o.Version = FakeLangfuseVersion.V3;
+            o.MaxIngestionBodyBytes = 4_000;
+        });
+        var tracer = CreateTracer(server, o => o.IngestionProtocol = IngestionProtocol.Legacy);
+
+        var ids = Enumerable.Range(0, 4).Select(i => EndSpan(tracer, $"big-{i}", input: new string((char)('a' + i), 2_000)).Id).ToList();
+        await FlushAsync(tracer);
+
+        server.IngestionEvents.Where(e => e.Type == "span-create").Select(e => e.BodyId).Order().ShouldBe(ids.Order());
+        server.Requests.Count(r => r.StatusCode == 413).ShouldBe(3, "4 -> 2 + 2 -> 1 + 1 + 1 + 1");
+        server.Violations.ShouldBeEmpty();
+        var stats = tracer.GetStatistics();
+        stats.Exported.ShouldBe(4);
+        stats.Dropped[DropReason.TooLarge].ShouldBe(0);
+        AssertAccounting(tracer);
+    }
+
+    [Fact]
+    public async Task Export_WhenAnAttemptOutlivesTimeout_CancelsItRetriesAndDelivers()
+    {
+        var server = await StartServerAsync();
+        var tracer = CreateTracer(server, o => o.Timeout = TimeSpan.FromMilliseconds(300));
+        server.Enqueue(FakeResponse.Delay(TimeSpan.FromSeconds(30)));
+
+        EndSpan(tracer, "slow-then-fast");
+        await FlushAsync(tracer);
+
+        server.Spans.Select(s => s.Name).ShouldBe(["slow-then-fast"], "the timed-out attempt never reached processing");
+        tracer.GetStatistics().Retries.ShouldBeGreaterThanOrEqualTo(1);
+        AssertAccounting(tracer);
+    }
+
+    // ---- Protocols -----------------------------------------------------------------------------------------
+
+    [Theory]
+    [InlineData(FakeLangfuseVersion.V2)]
+    [InlineData(FakeLangfuseVersion.V3)]
+    public async Task Export_WhenTheOtlpEndpointAnswers404_FallsBackToLegacyOnce_AndSendsLaterBatchesStraightThere(FakeLangfuseVersion version)
+    {
+        var server = await StartServerAsync(o => o.Version = version);
+        if (version == FakeLangfuseVersion.V3)
+        {
+            server.EnqueueFor(FakePath.Otlp, FakeResponse.Status(404)); // a proxy without the OTLP route
+        }
+
+        var tracer = CreateTracer(server);
+        var ids = new List<string>
+        {
+            EndSpan(tracer, "first-1").Id,
+            EndSpan(tracer, "first-2").Id,
+        };
+        await FlushAsync(tracer);
+        ids.Add(EndSpan(tracer, "second-1").Id);
+        ids.Add(EndSpan(tracer, "second-2").Id);
+        await FlushAsync(tracer);
+
+        server.Requests.Count(r => r.Path == FakeLangfuseServer.OtlpPath).ShouldBe(1);
+        _logs.Entries.Count(e => e.EventId.Id == 16).ShouldBe(1, "the fallback is announced once");
+        server.IngestionEvents.Where(e => e.Type == "span-create").Select(e => e.BodyId).Order().ShouldBe(ids.Order());
+        server.Violations.ShouldBeEmpty();
+        tracer.GetStatistics().Exported.ShouldBe(4);
+        AssertAccounting(tracer);
+    }
+
+    [Fact]
+    public async Task Export_WithLegacyProtocolAgainstV3_EveryEventIsAccepted()
+    {
+        var server = await StartServerAsync(o => o.Version = FakeLangfuseVersion.V3);
+        var tracer = CreateTracer(server, o => o.IngestionProtocol = IngestionProtocol.Legacy);
+
+        using (var root = tracer.StartTrace("legacy-trace", sessionId: "s-1", userId: "u-1", input: "question"))
+        {
+            using (var generation = tracer.StartGeneration("llm", model: "gpt-4o", input: "prompt"))
+            {
+                generation.Output = "answer";
+            }
+
+            root.ScoreTrace("quality", 0.9);
+        }
+
+        await FlushAsync(tracer);
+
+        server.Requests.ShouldNotContain(r => r.Path == FakeLangfuseServer.OtlpPath);
+        server.IngestionEvents.Select(e => e.Type).ShouldContain("span-create");
+        server.IngestionEvents.Select(e => e.Type).ShouldContain("generation-create");
+        server.IngestionEvents.Select(e => e.Type).ShouldContain("score-create");
+        server.Violations.ShouldBeEmpty();
+        server.SilentlyDropped.ShouldBe(0);
+        tracer.GetStatistics().Exported.ShouldBe(3);
+        AssertAccounting(tracer);
+    }
+
+    [Fact]
+    public async Task Export_WithLegacyProtocolAgainstV4_ObservationsAreRejectedPerEvent_ButScoresAreAccepted()
+    {
+        var server = await StartServerAsync(o => o.Version = FakeLangfuseVersion.V4);
+        var tracer = CreateTracer(server, o => o.IngestionProtocol = IngestionProtocol.Legacy);
+
+        using (var root = tracer.StartTrace("legacy-on-v4"))
+        {
+            using (tracer.StartSpan("child"))
+            {
+            }
+
+            root.ScoreTrace("quality", 1);
+        }
+
+        await FlushAsync(tracer);
+
+        server.IngestionEvents.Select(e => e.Type).ShouldBe(["score-create"]);
+        var stats = tracer.GetStatistics();
+        stats.Dropped[DropReason.Rejected].ShouldBe(2);
+        stats.Exported.ShouldBe(1);
+        _logs.Entries.ShouldContain(e => e.EventId.Id == 15 && e.Message.Contains("not accepted", StringComparison.Ordinal));
+        AssertAccounting(tracer);
+    }
+
+    [Fact]
+    public async Task Export_ScoresOnV4_AreSentAsScoreCreateWithTheirBodyId()
+    {
+        var server = await StartServerAsync(o => o.Version = FakeLangfuseVersion.V4);
+        var tracer = CreateTracer(server);
+
+        var scores = new List<LangfuseScore?>();
+        using (var root = tracer.StartTrace("scored", sessionId: "session-1"))
+        {
+            scores.Add(root.ScoreTrace("trace-score", 0.5));
+            scores.Add(root.Score("observation-score", true));
+            scores.Add(tracer.ScoreSession("session-1", "session-score", ScoreValue.Categorical("good")));
+        }
+
+        await FlushAsync(tracer);
+
+        server.Spans.Count.ShouldBe(1);
+        server.IngestionEvents.ShouldAllBe(e => e.Type == "score-create");
+        server.IngestionEvents.Select(e => e.BodyId).Order().ShouldBe(scores.Select(s => s!.Id).Order());
+        server.SilentlyDropped.ShouldBe(0);
+        server.Violations.ShouldBeEmpty();
+        tracer.GetStatistics().Exported.ShouldBe(4);
+        AssertAccounting(tracer);
+    }
+
+    [Fact]
+    public async Task Export_WhenOneEventOfA207FailsWith500_RetriesThatEventOnTheTracersClock_AndItIsAccepted()
+    {
+        // A back-off of up to a minute that only the fake clock can shorten. The attempt timeout is longer, so
+        // the retry's own timeout cannot fall due while the clock jumps.
+        var server = await StartServerAsync();
+        var time = new FakeTimeProvider();
+        var tracer = CreateTracer(server, o =>
+        {
+            o.FlushAt = 1;
+            o.RetryBaseDelay = TimeSpan.FromMinutes(1);
+            o.MaxRetryDelay = TimeSpan.FromMinutes(1);
+            o.Timeout = TimeSpan.FromMinutes(5);
+        }, time);
+        server.FailEvent(e => e.Type == "score-create", status: 500, times: 1);
+
+        var score = tracer.ScoreSession("session-1", "quality", 1)!;
+        await _logs.WaitForAsync(e => e.EventId.Id == 17, description: "the first 207"); // its per-event 500 is read next
+        await time.WaitForTimersAsync(1, TimeSpan.FromSeconds(5)); // the per-event back-off, on the tracer's clock
+        server.Requests.Count.ShouldBe(1);
+
+        time.Advance(TimeSpan.FromMinutes(1));
+        await server.WaitForEventsAsync(1);
+        await FlushAsync(tracer);
+
+        server.IngestionEvents.Single().BodyId.ShouldBe(score.Id);
+        server.Requests.Count.ShouldBe(2);
+        var stats = tracer.GetStatistics();
+        stats.Retries.ShouldBe(1);
+        stats.Exported.ShouldBe(1);
+        AssertAccounting(tracer);
+    }
+
+    [Fact]
+    public async Task Export_WhenOneEventOfA207KeepsFailingWith500_DropsItAsExportFailedAfterMaxRetries_AndDeliversTheRest()
+    {
+        var server = await StartServerAsync();
+        var tracer = CreateTracer(server, o => o.MaxRetries = 2);
+        server.FailEvent(e => e.Name == "doomed", status: 500);
+
+        tracer.ScoreSession("session-1", "doomed", 1);
+        tracer.ScoreSession("session-1", "fine", 1);
+        await FlushAsync(tracer);
+
+        server.IngestionEvents.Select(e => e.Name).ShouldBe(["fine"]);
+        server.Requests.Count.ShouldBe(3, "the first request and two retries of the failed event");
+        var stats = tracer.GetStatistics();
+        stats.Dropped[DropReason.ExportFailed].ShouldBe(1);
+        stats.Exported.ShouldBe(1);
+        AssertAccounting(tracer);
+    }
+
+    [Fact]
+    public async Task Export_WhenOneEventOfA207FailsWith400_CountsItRejected_AndLogsTheServersMessage()
+    {
+        const string message = "Score value does not match the score config";
+        var server = await StartServerAsync();
+        var tracer = CreateTracer(server);
+        server.FailEvent(e => e.Name == "bad-score", status: 400, message: message);
+
+        tracer.ScoreSession("session-1", "bad-score", 1);
+        tracer.ScoreSession("session-1", "good-score", 1);
+        await FlushAsync(tracer);
+
+        server.IngestionEvents.Select(e => e.Name).ShouldBe(["good-score"]);
+        server.Requests.Count.ShouldBe(1, "a per-event 400 is not retried");
+        var stats = tracer.GetStatistics();
+        stats.Dropped[DropReason.Rejected].ShouldBe(1);
+        stats.Exported.ShouldBe(1);
+        _logs.Entries.ShouldContain(e => e.EventId.Id == 15 && e.Message.Contains(message, StringComparison.Ordinal));
+        AssertAccounting(tracer);
+    }
+
+    // ---- Sampling ------------------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task Sampling_TwoTracersDecideAlikeForTheSameTraceId_AndScoresFollowTheirTrace()
+    {
+        var server = await StartServerAsync();
+        var first = CreateTracer(server, o => o.SampleRate = 0.5); // two tracers: two processes
+        var second = CreateTracer(server, o => o.SampleRate = 0.5);
+        using var source = new ActivitySource("Langfuse.Agents.Tests.Sampling");
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => ReferenceEquals(s, source),
+            Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        var sampled = new HashSet<string>();
+        var all = new List<string>();
+        for (var i = 0; i < 200; i++)
+        {
+            // A local root Activity (no parent span): each tracer's own sampler decides, from the trace id alone.
+            var traceId = ActivityTraceId.CreateRandom();
+            using var activity = source.StartActivity("request", ActivityKind.Server, new ActivityContext(traceId, default, ActivityTraceFlags.None))!;
+            activity.ParentSpanId.ShouldBe(default);
+            bool firstKeeps, secondKeeps;
+            using (var span = first.StartSpan("in-first"))
+            {
+                span.TraceId.ShouldBe(traceId.ToHexString());
+                firstKeeps = span.IsSampled;
+            }
+
+            using (var span = second.StartSpan("in-second"))
+            {
+                secondKeeps = span.IsSampled;
+            }
+
+            secondKeeps.ShouldBe(firstKeeps, $"trace {traceId}");
+            all.Add(traceId.ToHexString());
+            if (firstKeeps)
+            {
+                sampled.Add(traceId.ToHexString());
+            }
+
+            // The other process scores the trace by id only.
+            second.ScoreTrace(traceId.ToHexString(), "quality", 1).ShouldNotBeNull();
+        }
+
+        await FlushAsync(first);
+        await FlushAsync(second);
+
+        sampled.Count.ShouldBeInRange(60, 140, "about half of 200 traces");
+        server.Spans.Select(s => s.TraceId).Distinct().Order().ShouldBe(sampled.Order());
+        server.Spans.Count.ShouldBe(2 * sampled.Count, "each kept trace has its span from both tracers");
+        server.IngestionEvents.Select(e => e.TraceId!).Order().ShouldBe(sampled.Order(), "a score on an unsampled trace is not sent");
+        first.GetStatistics().Dropped[DropReason.SampledOut].ShouldBe(all.Count - sampled.Count);
+        second.GetStatistics().Dropped[DropReason.SampledOut].ShouldBe(2 * (all.Count - sampled.Count));
+        AssertAccounting(first);
+        AssertAccounting(second);
+    }
+
+    // ---- Masking -------------------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task Mask_WhenItThrows_ReplacesInputOutputAndMetadata_AndTheSpanIsStillDelivered()
+    {
+        var server = await StartServerAsync();
+        var tracer = CreateTracer(server, o => o.Mask = _ => throw new InvalidOperationException("mask bug"));
+
+        using (var span = tracer.StartTrace("masked", input: "secret input"))
+        {
+            span.Output = "secret output";
+            span.SetMetadata("note", "secret metadata");
+        }
+
+        await FlushAsync(tracer);
+
+        var received = server.Spans.Single();
+        received.Attr("langfuse.observation.input").ShouldBe(ObservationPreparer.MaskFailedValue);
+        received.Attr("langfuse.observation.output").ShouldBe(ObservationPreparer.MaskFailedValue);
+        received.Attr("langfuse.observation.metadata").ShouldNotBeNull().ShouldContain(ObservationPreparer.MaskFailedValue);
+        server.Requests.Single().BodyText.ShouldNotContain("secret");
+        _logs.Entries.ShouldContain(e => e.EventId.Id == 22 && e.Message.Contains(nameof(InvalidOperationException), StringComparison.Ordinal));
+        tracer.GetStatistics().Exported.ShouldBe(1);
+        AssertAccounting(tracer);
+    }
+
+    [Fact]
+    public async Task Mask_RedactsEmails_OffTheCallersThread()
+    {
+        var server = await StartServerAsync();
+        var calls = new List<(int Thread, bool CallerInsideEnd)>();
+        var callerInsideEnd = 0;
+        var tracer = CreateTracer(server, o => o.Mask = value =>
+        {
+            lock (calls)
+            {
+                calls.Add((Environment.CurrentManagedThreadId, Volatile.Read(ref callerInsideEnd) == 1));
+            }
+
+            return value is string text ? EmailPattern().Replace(text, "<email>") : value;
+        });
+
+        var span = tracer.StartTrace("support", input: "mail alice@example.com please");
+        span.Output = "replied to bob.smith@example.org";
+        var callerThread = Environment.CurrentManagedThreadId;
+        Volatile.Write(ref callerInsideEnd, 1);
+        span.End();
+        Volatile.Write(ref callerInsideEnd, 0);
+        await FlushAsync(tracer);
+
+        var received = server.Spans.Single();
+        received.Attr("langfuse.observation.input").ShouldBe("mail <email> please");
+        received.Attr("langfuse.observation.output").ShouldBe("replied to <email>");
+        lock (calls)
+        {
+            calls.ShouldNotBeEmpty();
+            calls.ShouldNotContain(c => c.Thread == callerThread && c.CallerInsideEnd, "the mask ran inside End() on the caller's thread");
+        }
+
+        AssertAccounting(tracer);
+    }
+
+    // ---- Shutdown ------------------------------------------------------------------------------------------
+
+    [Theory]
+    [InlineData("DisposeAsync")]
+    [InlineData("Dispose")]
+    [InlineData("ShutdownAsync")]
+    public async Task Shutdown_DeliversQueuedSpansBeforeReturning(string how)
+    {
+        var server = await StartServerAsync();
+        var tracer = CreateTracer(server, o => o.FlushAt = 100);
+        EndSpan(tracer, "queued-1");
+        EndSpan(tracer, "queued-2");
+        EndSpan(tracer, "queued-3");
+
+        switch (how)
+        {
+            case "DisposeAsync":
+                await tracer.DisposeAsync();
+                tracer.IsExporting.ShouldBeFalse();
+                break;
+            case "Dispose":
+                tracer.Dispose();
+                break;
+            default:
+                (await tracer.ShutdownAsync()).ShouldBeTrue();
+                break;
+        }
+
+        server.Spans.Select(s => s.Name).Order().ShouldBe(["queued-1", "queued-2", "queued-3"]);
+        AssertAccounting(tracer);
+    }
+
+    [Fact]
+    public async Task Shutdown_WhenTheServerIsDown_ReturnsFalseOnceTheBudgetIsSpent_AndCountsTheRest()
+    {
+        var server = await StartServerAsync();
+        var time = new FakeTimeProvider();
+        var tracer = CreateTracer(server, o =>
+        {
+            o.FlushAt = 1;
+            o.MaxRetries = 5;
+            o.RetryBaseDelay = TimeSpan.FromSeconds(1);
+            o.MaxRetryDelay = TimeSpan.FromSeconds(1);
+            o.ShutdownTimeout = TimeSpan.FromSeconds(5);
+        }, time);
+        server.FailAll(503);
+        EndSpan(tracer, "stuck-1");
+        EndSpan(tracer, "stuck-2");
+        EndSpan(tracer, "stuck-3");
+        await server.WaitForRequestsAsync(1);
+
+        var shutdown = tracer.ShutdownAsync();
+        shutdown.IsCompleted.ShouldBeFalse();
+        time.Advance(TimeSpan.FromSeconds(5));
+        var inTime = await shutdown.WaitAsync(RealTimeGuard);
+
+        inTime.ShouldBeFalse();
+        var stats = tracer.GetStatistics();
+        (stats.Dropped[DropReason.Shutdown] + stats.Dropped[DropReason.ExportFailed]).ShouldBe(3);
+        stats.Dropped[DropReason.Shutdown].ShouldBeGreaterThanOrEqualTo(2, "two spans never left the queue");
+        _logs.Entries.ShouldContain(e => e.EventId.Id == 21);
+        AssertAccounting(tracer);
+    }
+
+    [Fact]
+    public async Task Shutdown_WhenTheMaskHangs_StillReturnsFalseOnceTheBudgetIsSpent()
+    {
+        // The mask is user code on the export path: it cannot observe the shutdown token, so the budget must not rely on it.
+        var server = await StartServerAsync();
+        var time = new FakeTimeProvider();
+        using var release = new ManualResetEventSlim();
+        using var entered = new SemaphoreSlim(0);
+        var tracer = CreateTracer(server, o =>
+        {
+            o.FlushAt = 1;
+            o.ShutdownTimeout = TimeSpan.FromSeconds(5);
+            o.Mask = value =>
+            {
+                entered.Release();
+                release.Wait(RealTimeGuard);
+                return value;
+            };
+        }, time);
+
+        try
+        {
+            EndSpan(tracer, "slow-mask", input: "text");
+            (await entered.WaitAsync(RealTimeGuard)).ShouldBeTrue();
+
+            var shutdown = tracer.ShutdownAsync();
+            time.Advance(TimeSpan.FromSeconds(5));
+            bool inTime;
+            try
+            {
+                inTime = await shutdown.WaitAsync(TimeSpan.FromSeconds(3));
+            }
+            catch (TimeoutException)
+            {
+                throw new ShouldAssertException("ShutdownAsync waited for a hung mask function beyond its 5 s budget.");
+            }
+
+            inTime.ShouldBeFalse();
+        }
+        finally
+        {
+            release.Set();
+        }
+    }
+
+    [Fact]
+    public async Task Export_WhenTheServerIsUnreachable_NothingReachesTheCaller_AndEveryItemIsCounted()
+    {
+        var tracer = CreateTracer(new Uri("http://127.0.0.1:1/"), o =>
+        {
+            o.FlushAt = 1;
+            o.MaxRetries = 2;
+            o.CircuitBreakerFailures = 4;
+        });
+
+        await Should.NotThrowAsync(async () =>
+        {
+            EndSpan(tracer, "nowhere-1");
+            EndSpan(tracer, "nowhere-2");
+            tracer.ScoreSession("session-1", "quality", 1);
+            await FlushAsync(tracer);
+        });
+
+        var stats = tracer.GetStatistics();
+        stats.Exported.ShouldBe(0);
+        stats.Dropped[DropReason.ExportFailed].ShouldBeGreaterThanOrEqualTo(1);
+        stats.Dropped[DropReason.CircuitOpen].ShouldBeGreaterThanOrEqualTo(1);
+        (stats.Dropped[DropReason.ExportFailed] + stats.Dropped[DropReason.CircuitOpen]).ShouldBe(3);
+        AssertAccounting(tracer);
+    }
+
+    // ---- Configuration -------------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task Configuration_WhenInvalid_LogsOneLineListingEveryProblem_AndTheAppRunsWithoutTracing()
+    {
+        var server = await StartServerAsync();
+        var tracer = CreateTracer(server, o =>
+        {
+            o.SampleRate = 2;
+            o.Timeout = TimeSpan.Zero;
+        });
+
+        tracer.IsExporting.ShouldBeFalse();
+        var errors = _logs.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning).ToList();
+        var error = errors.ShouldHaveSingleItem();
+        error.EventId.Id.ShouldBe(2);
+        error.Message.ShouldContain("SampleRate (LANGFUSE_SAMPLE_RATE)");
+        error.Message.ShouldContain("Timeout (LANGFUSE_TIMEOUT)");
+
+        await Should.NotThrowAsync(async () =>
+        {
+            using (var root = tracer.StartTrace("still-works", input: "q"))
+            {
+                using var child = tracer.StartTool("tool");
+                root.ScoreTrace("quality", 1).ShouldNotBeNull();
+            }
+
+            (await tracer.FlushAsync(TimeSpan.FromSeconds(1))).ShouldBeTrue();
+            (await tracer.ShutdownAsync()).ShouldBeTrue();
+        });
+        server.Requests.ShouldBeEmpty();
+        tracer.GetStatistics().Enqueued.ShouldBe(0);
+    }
+
+    // ---- Helpers -------------------------------------------------------------------------------------------
+
+    private static bool IsRetry(CapturedLogEntry entry) => entry.EventId.Id == 11;
+
+    private static string Base64Credentials(string publicKey, string secretKey) =>
+        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{publicKey}:{secretKey}"));
+
+    private static LangfuseObservation EndSpan(LangfuseTracer tracer, string name, object? input = null)
+    {
+        using var root = tracer.StartTrace(name, input: input);
+        return root;
+    }
+
+    private static async Task FlushAsync(LangfuseTracer tracer) =>
+        (await tracer.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard)).ShouldBeTrue("the flush finished in time");
+
+    /// <summary>Enqueued == Exported + every drop that happens after enqueueing, and nothing is left queued.</summary>
+    private static void AssertAccounting(LangfuseTracer tracer)
+    {
+        var stats = tracer.GetStatistics();
+        var droppedAfterEnqueue = stats.Dropped[DropReason.TooLarge] + stats.Dropped[DropReason.Shutdown]
+            + stats.Dropped[DropReason.ExportFailed] + stats.Dropped[DropReason.CircuitOpen] + stats.Dropped[DropReason.Rejected];
+        stats.Enqueued.ShouldBe(stats.Exported + droppedAfterEnqueue, stats.ToString());
+        stats.QueueDepth.ShouldBe(0, stats.ToString());
+    }
+
+    [GeneratedRegex(@"[\w.+-]+@[\w-]+\.[\w.]+", RegexOptions.CultureInvariant)]
+    private static partial Regex EmailPattern();
+
+    private async Task<FakeLangfuseServer> StartServerAsync(Action<FakeLangfuseOptions>? configure = null)
+    {
+        var options = new FakeLangfuseOptions { PublicKey = PublicKey, SecretKey = SecretKey };
+        configure?.Invoke(options);
+        var server = await FakeLangfuseServer.StartAsync(options);
+        _servers.Add(server);
+        return server;
+    }
+
+    private LangfuseTracer CreateTracer(FakeLangfuseServer server, Action<LangfuseOptions>? configure = null, TimeProvider? time = null) =>
+        CreateTracer(server.BaseUrl, configure, time);
+
+    private LangfuseTracer CreateTracer(Uri baseUrl, Action<LangfuseOptions>? configure = null, TimeProvider? time = null)
+    {
+        var options = new LangfuseOptions
+        {
+            PublicKey = PublicKey,
+            SecretKey = SecretKey,
+            BaseUrl = baseUrl,
+            ServiceName = "fault-tolerance-tests",
+            FlushAt = 10,
+            FlushInterval = TimeSpan.FromMinutes(1), // batches go out on FlushAsync or when full, never by accident
+            MaxRetries = 3,
+            RetryBaseDelay = TimeSpan.FromMilliseconds(1),
+            MaxRetryDelay = TimeSpan.FromMilliseconds(100),
+            CircuitBreakerFailures = 50,
+            ShutdownTimeout = TimeSpan.FromSeconds(5),
+        };
+        configure?.Invoke(options);
+        var tracer = new LangfuseTracer(options, _logs, httpClient: null, timeProvider: time);
+        _tracers.Add(tracer);
+        return tracer;
+    }
+}
