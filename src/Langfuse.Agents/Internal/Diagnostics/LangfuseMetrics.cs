@@ -23,9 +23,10 @@ internal sealed class LangfuseMetrics : IDisposable
     private readonly Counter<long> _retriesCounter;
     private readonly Counter<long> _requestsCounter;
     private readonly Histogram<double> _exportDuration;
-    private long _started;
-    private long _ended;
-    private long _enqueued;
+    // Updated on callers' threads: each alone on a cache line, apart from what the background thread updates.
+    private PaddedLong _started;
+    private PaddedLong _ended;
+    private PaddedLong _enqueued;
     private long _exported;
     private long _retries;
     private long _requests;
@@ -47,13 +48,13 @@ internal sealed class LangfuseMetrics : IDisposable
 
     public void Started()
     {
-        Interlocked.Increment(ref _started);
+        Interlocked.Increment(ref _started.Value);
         _startedCounter.Add(1);
     }
 
-    public void Ended() => Interlocked.Increment(ref _ended);
+    public void Ended() => Interlocked.Increment(ref _ended.Value);
 
-    public void Enqueued() => Interlocked.Increment(ref _enqueued);
+    public void Enqueued() => Interlocked.Increment(ref _enqueued.Value);
 
     public void Exported(int count)
     {
@@ -102,9 +103,9 @@ internal sealed class LangfuseMetrics : IDisposable
         }
 
         return new LangfuseStatistics(
-            Interlocked.Read(ref _started),
-            Interlocked.Read(ref _ended),
-            Interlocked.Read(ref _enqueued),
+            Interlocked.Read(ref _started.Value),
+            Interlocked.Read(ref _ended.Value),
+            Interlocked.Read(ref _enqueued.Value),
             Interlocked.Read(ref _exported),
             dropped,
             Interlocked.Read(ref _retries),
