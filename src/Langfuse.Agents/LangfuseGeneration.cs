@@ -1,3 +1,5 @@
+using Langfuse.Agents.Internal;
+
 namespace Langfuse.Agents;
 
 /// <summary>
@@ -7,9 +9,9 @@ namespace Langfuse.Agents;
 public sealed class LangfuseGeneration : LangfuseObservation
 {
     private string? _model;
-    private Dictionary<string, object?>? _modelParameters;
-    private Dictionary<string, long>? _usage;
-    private Dictionary<string, decimal>? _cost;
+    private SmallMap<object?> _modelParameters;
+    private SmallMap<long> _usage;
+    private SmallMap<decimal> _cost;
     private DateTimeOffset? _completionStartTime;
     private string? _promptName;
     private int? _promptVersion;
@@ -42,13 +44,13 @@ public sealed class LangfuseGeneration : LangfuseObservation
     }
 
     /// <summary>The model parameters set so far (temperature, max tokens...).</summary>
-    public IReadOnlyDictionary<string, object?> ModelParameters => (IReadOnlyDictionary<string, object?>?)_modelParameters ?? new Dictionary<string, object?>();
+    public IReadOnlyDictionary<string, object?> ModelParameters => _modelParameters.ToDictionary();
 
     /// <summary>Token usage by kind (<c>input</c>, <c>output</c>, <c>total</c>, <c>cached_input</c>, <c>reasoning</c>...).</summary>
-    public IReadOnlyDictionary<string, long> Usage => (IReadOnlyDictionary<string, long>?)_usage ?? new Dictionary<string, long>();
+    public IReadOnlyDictionary<string, long> Usage => _usage.ToDictionary();
 
     /// <summary>Cost by kind, in USD (<c>input</c>, <c>output</c>, <c>total</c>...). When unset, Langfuse infers it from model and usage.</summary>
-    public IReadOnlyDictionary<string, decimal> Cost => (IReadOnlyDictionary<string, decimal>?)_cost ?? new Dictionary<string, decimal>();
+    public IReadOnlyDictionary<string, decimal> Cost => _cost.ToDictionary();
 
     /// <summary>When the first token arrived; Langfuse shows time to first token from it.</summary>
     public DateTimeOffset? CompletionStartTime
@@ -77,7 +79,7 @@ public sealed class LangfuseGeneration : LangfuseObservation
     {
         if (name is not null && CanChange())
         {
-            (_modelParameters ??= new Dictionary<string, object?>(StringComparer.Ordinal))[name] = value;
+            _modelParameters.Set(name, value);
         }
 
         return this;
@@ -90,6 +92,11 @@ public sealed class LangfuseGeneration : LangfuseObservation
     /// <returns>This generation, for chaining.</returns>
     public LangfuseGeneration SetUsage(long? input = null, long? output = null, long? total = null)
     {
+        if (CanChange())
+        {
+            _usage.EnsureCapacity(4); // the three counts and room for one more kind, in one allocation
+        }
+
         SetUsage("input", input);
         SetUsage("output", output);
         SetUsage("total", total);
@@ -104,7 +111,7 @@ public sealed class LangfuseGeneration : LangfuseObservation
     {
         if (kind is not null && count is >= 0 && CanChange())
         {
-            (_usage ??= new Dictionary<string, long>(StringComparer.Ordinal))[kind] = count.Value;
+            _usage.Set(kind, count.Value);
         }
 
         return this;
@@ -131,7 +138,7 @@ public sealed class LangfuseGeneration : LangfuseObservation
     {
         if (kind is not null && amount is >= 0 && CanChange())
         {
-            (_cost ??= new Dictionary<string, decimal>(StringComparer.Ordinal))[kind] = amount.Value;
+            _cost.Set(kind, amount.Value);
         }
 
         return this;
@@ -165,11 +172,11 @@ public sealed class LangfuseGeneration : LangfuseObservation
     }
 
     internal override int EstimateExtraBytes() =>
-        64 + ((_modelParameters?.Count ?? 0) * 48) + ((_usage?.Count ?? 0) * 32) + ((_cost?.Count ?? 0) * 32);
+        64 + (_modelParameters.Count * 48) + (_usage.Count * 32) + (_cost.Count * 32);
 
-    internal Dictionary<string, object?>? ModelParametersUnchecked => _modelParameters;
+    internal ReadOnlySpan<KeyValuePair<string, object?>> ModelParameterItems => _modelParameters.Items;
 
-    internal Dictionary<string, long>? UsageUnchecked => _usage;
+    internal ReadOnlySpan<KeyValuePair<string, long>> UsageItems => _usage.Items;
 
-    internal Dictionary<string, decimal>? CostUnchecked => _cost;
+    internal ReadOnlySpan<KeyValuePair<string, decimal>> CostItems => _cost.Items;
 }

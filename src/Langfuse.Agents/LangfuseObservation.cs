@@ -19,7 +19,7 @@ public class LangfuseObservation : IDisposable, IAsyncDisposable
 {
     private readonly LangfuseTracer _tracer;
     private LangfuseObservation? _previousCurrent;
-    private Dictionary<string, object?>? _metadata;
+    private SmallMap<object?> _metadata;
     private string _name;
     private object? _input;
     private object? _output;
@@ -158,7 +158,7 @@ public class LangfuseObservation : IDisposable, IAsyncDisposable
     }
 
     /// <summary>The metadata set so far.</summary>
-    public IReadOnlyDictionary<string, object?> Metadata => (IReadOnlyDictionary<string, object?>?)_metadata ?? EmptyMetadata.Instance;
+    public IReadOnlyDictionary<string, object?> Metadata => _metadata.ToDictionary();
 
     /// <summary>The exception recorded with <see cref="RecordException"/>, if any.</summary>
     public Exception? Exception => _exception;
@@ -167,7 +167,7 @@ public class LangfuseObservation : IDisposable, IAsyncDisposable
 
     internal LangfuseTracer Tracer => _tracer;
 
-    internal Dictionary<string, object?>? MetadataUnchecked => _metadata;
+    internal ReadOnlySpan<KeyValuePair<string, object?>> MetadataItems => _metadata.Items;
 
     internal ulong ParentSpanId { get; }
 
@@ -184,7 +184,7 @@ public class LangfuseObservation : IDisposable, IAsyncDisposable
     {
         if (key is not null && CanChange())
         {
-            (_metadata ??= new Dictionary<string, object?>(StringComparer.Ordinal))[key] = value;
+            _metadata.Set(key, value);
         }
 
         return this;
@@ -312,12 +312,9 @@ public class LangfuseObservation : IDisposable, IAsyncDisposable
     {
         var size = 200 + (_name.Length * 2);
         size += EstimateValue(_input) + EstimateValue(_output);
-        if (_metadata is { } metadata)
+        foreach (var (key, value) in _metadata.Items)
         {
-            foreach (var (key, value) in metadata)
-            {
-                size += (key.Length * 2) + EstimateValue(value);
-            }
+            size += (key.Length * 2) + EstimateValue(value);
         }
 
         return size + EstimateExtraBytes();
@@ -335,9 +332,4 @@ public class LangfuseObservation : IDisposable, IAsyncDisposable
 
     /// <summary>False once ended; changes after the end are ignored.</summary>
     private protected bool CanChange() => Volatile.Read(ref _ended) == 0;
-
-    private static class EmptyMetadata
-    {
-        public static readonly IReadOnlyDictionary<string, object?> Instance = new Dictionary<string, object?>();
-    }
 }

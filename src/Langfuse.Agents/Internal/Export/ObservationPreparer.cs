@@ -62,7 +62,7 @@ internal sealed class ObservationPreparer
         var generation = observation as LangfuseGeneration;
         var (input, inputPlain) = Value(observation.Input, masked: true);
         var (output, outputPlain) = Value(observation.Output, masked: true);
-        var metadata = observation.MetadataUnchecked is { Count: > 0 } m ? Value(new Dictionary<string, object?>(m), masked: true).Json : null;
+        var metadata = MapJson(observation.MetadataItems, masked: true);
         string? traceInput = null, traceOutput = null;
         bool traceInputPlain = false, traceOutputPlain = false;
         if (observation.IsLocalRoot)
@@ -98,9 +98,9 @@ internal sealed class ObservationPreparer
             Version = observation.Version,
             Exception = exception,
             Model = generation?.Model,
-            ModelParameters = generation?.ModelParametersUnchecked is { Count: > 0 } p ? Value(p, masked: false).Json : null,
-            UsageDetails = generation?.UsageUnchecked is { Count: > 0 } u ? WriteUsage(u) : null,
-            CostDetails = generation?.CostUnchecked is { Count: > 0 } c ? WriteCost(c) : null,
+            ModelParameters = generation is null ? null : MapJson(generation.ModelParameterItems, masked: false),
+            UsageDetails = generation is { UsageItems.Length: > 0 } ? WriteUsage(generation.UsageItems) : null,
+            CostDetails = generation is { CostItems.Length: > 0 } ? WriteCost(generation.CostItems) : null,
             CompletionStartTime = generation?.CompletionStartTime,
             PromptName = generation?.PromptName,
             PromptVersion = generation?.PromptVersion,
@@ -267,7 +267,71 @@ internal sealed class ObservationPreparer
         }
     }
 
-    private string WriteUsage(Dictionary<string, long> usage)
+    /// <summary>
+    /// A JSON object from a few key/value pairs. Without a mask, simple values are written straight with a
+    /// <see cref="Utf8JsonWriter"/>; with one, the mask sees a dictionary, as the official SDKs' masks do.
+    /// </summary>
+    private string? MapJson(ReadOnlySpan<KeyValuePair<string, object?>> items, bool masked)
+    {
+        if (items.IsEmpty)
+        {
+            return null;
+        }
+
+        if (masked && _mask is not null)
+        {
+            var dictionary = new Dictionary<string, object?>(items.Length, StringComparer.Ordinal);
+            foreach (var (key, value) in items)
+            {
+                dictionary[key] = value;
+            }
+
+            return Value(dictionary, masked: true).Json;
+        }
+
+        _buffer.Clear();
+        try
+        {
+            using (var writer = new Utf8JsonWriter(_buffer, new JsonWriterOptions { Encoder = _jsonOptions.Encoder, SkipValidation = true }))
+            {
+                writer.WriteStartObject();
+                foreach (var (key, value) in items)
+                {
+                    writer.WritePropertyName(key);
+                    WriteValue(writer, value);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            return Encoding.UTF8.GetString(_buffer.WrittenSpan);
+        }
+        catch (Exception ex)
+        {
+            // A value whose serialization throws (a getter, an unsupported type): keep the keys, describe the failure.
+            return Value(new Dictionary<string, object?> { ["unserializable"] = $"{ex.GetType().Name}: {ex.Message}" }, masked: false).Json;
+        }
+    }
+
+    private void WriteValue(Utf8JsonWriter writer, object? value)
+    {
+        switch (value)
+        {
+            case null: writer.WriteNullValue(); break;
+            case string s: writer.WriteStringValue(s); break;
+            case bool b: writer.WriteBooleanValue(b); break;
+            case int i: writer.WriteNumberValue(i); break;
+            case long l: writer.WriteNumberValue(l); break;
+            case double d when double.IsFinite(d): writer.WriteNumberValue(d); break;
+            case float f when float.IsFinite(f): writer.WriteNumberValue(f); break;
+            case decimal m: writer.WriteNumberValue(m); break;
+            case JsonElement element: element.WriteTo(writer); break;
+            case JsonNode node: node.WriteTo(writer, _jsonOptions); break;
+            default: JsonSerializer.Serialize(writer, value, value.GetType(), _jsonOptions); break;
+        }
+    }
+
+    private string WriteUsage(ReadOnlySpan<KeyValuePair<string, long>> usage)
     {
         _buffer.Clear();
         using (var writer = new Utf8JsonWriter(_buffer))
@@ -284,7 +348,7 @@ internal sealed class ObservationPreparer
         return Encoding.UTF8.GetString(_buffer.WrittenSpan);
     }
 
-    private string WriteCost(Dictionary<string, decimal> cost)
+    private string WriteCost(ReadOnlySpan<KeyValuePair<string, decimal>> cost)
     {
         _buffer.Clear();
         using (var writer = new Utf8JsonWriter(_buffer))

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Http.Headers;
 using System.Text;
 
@@ -11,7 +12,7 @@ internal sealed class LangfuseApiClient : ILangfuseApi
 {
     public const string HttpClientName = "Langfuse.Agents";
     public const string SdkName = "langfuse-agents-dotnet";
-    private const int MaxBodyChars = 64 * 1024;
+    private const int MaxBodyBytes = 64 * 1024;
 
     private static readonly MediaTypeHeaderValue ProtobufContentType = new("application/x-protobuf");
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json") { CharSet = "utf-8" };
@@ -76,21 +77,43 @@ internal sealed class LangfuseApiClient : ILangfuseApi
         }
     }
 
+    /// <summary>
+    /// Reads at most <see cref="MaxBodyBytes"/> of the body through a small pooled buffer: most answers are
+    /// <c>{}</c>, and a fresh large buffer per response would land on the large object heap every request.
+    /// </summary>
     private static async Task<string?> ReadCappedAsync(HttpContent content, CancellationToken cancellationToken)
     {
+        if (content.Headers.ContentLength == 0)
+        {
+            return null;
+        }
+
         var stream = await content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         await using (stream.ConfigureAwait(false))
         {
-            using var reader = new StreamReader(stream, Encoding.UTF8);
-            var buffer = new char[MaxBodyChars];
-            var total = 0;
-            int read;
-            while (total < buffer.Length && (read = await reader.ReadAsync(buffer.AsMemory(total), cancellationToken).ConfigureAwait(false)) > 0)
+            var buffer = ArrayPool<byte>.Shared.Rent(4096);
+            try
             {
-                total += read;
-            }
+                var total = 0;
+                int read;
+                while (total < MaxBodyBytes && (read = await stream.ReadAsync(buffer.AsMemory(total, Math.Min(buffer.Length, MaxBodyBytes) - total), cancellationToken).ConfigureAwait(false)) > 0)
+                {
+                    total += read;
+                    if (total == buffer.Length && total < MaxBodyBytes)
+                    {
+                        var larger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, MaxBodyBytes));
+                        buffer.AsSpan(0, total).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                        buffer = larger;
+                    }
+                }
 
-            return total == 0 ? null : new string(buffer, 0, total);
+                return total == 0 ? null : Encoding.UTF8.GetString(buffer, 0, total);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 }
