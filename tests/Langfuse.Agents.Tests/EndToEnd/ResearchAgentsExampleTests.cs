@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Langfuse.Agents.Testing;
 using Shouldly;
 using Xunit;
@@ -91,58 +90,6 @@ public sealed class ResearchAgentsExampleTests : IAsyncLifetime
         _server.Requests.ShouldBeEmpty();
     }
 
-    private static async Task<ExampleRun> RunExampleAsync(Dictionary<string, string> environment)
-    {
-        var start = new ProcessStartInfo("dotnet", [ExampleDll()])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("LANGFUSE_", StringComparison.Ordinal) || k == "OTEL_SERVICE_NAME").ToList())
-        {
-            start.Environment.Remove(key);
-        }
-
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        var clock = Stopwatch.StartNew();
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("the example did not exit within 60 s:\n" + await stdout + await stderr);
-        }
-
-        return new ExampleRun(process.ExitCode, await stdout + await stderr, clock.Elapsed);
-    }
-
-    private static string ExampleDll()
-    {
-        // The test runs from tests/Langfuse.Agents.Tests/bin/<Configuration>/net10.0/; the example builds alongside.
-        var testDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var configuration = testDir.Parent!.Name;
-        var root = testDir;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Langfuse.Agents.sln")))
-        {
-            root = root.Parent;
-        }
-
-        root.ShouldNotBeNull("repository root (Langfuse.Agents.sln) not found above " + AppContext.BaseDirectory);
-        var dll = Path.Combine(root.FullName, "examples", "ResearchAgents", "bin", configuration, testDir.Name, "ResearchAgents.dll");
-        File.Exists(dll).ShouldBeTrue($"{dll} is built by the test project's reference to the example");
-        return dll;
-    }
-
-    private sealed record ExampleRun(int ExitCode, string Output, TimeSpan Elapsed);
+    private static Task<ChildProcess.Run> RunExampleAsync(Dictionary<string, string> environment) =>
+        ChildProcess.RunAsync(ChildProcess.BuiltAssembly(Path.Combine("examples", "ResearchAgents"), "ResearchAgents.dll"), environment);
 }

@@ -78,14 +78,16 @@ internal sealed class ExportPipeline : IAsyncDisposable
             return false;
         }
 
-        if (Interlocked.Increment(ref _queued.Value) > _maxQueueItems)
+        var queued = Interlocked.Increment(ref _queued.Value);
+        if (queued > _maxQueueItems)
         {
             Interlocked.Decrement(ref _queued.Value);
             OnQueueFull();
             return false;
         }
 
-        if (Interlocked.Add(ref _queuedBytes.Value, estimatedBytes) > _maxQueueBytes)
+        var queuedBytes = Interlocked.Add(ref _queuedBytes.Value, estimatedBytes);
+        if (queuedBytes > _maxQueueBytes)
         {
             Interlocked.Add(ref _queuedBytes.Value, -estimatedBytes);
             Interlocked.Decrement(ref _queued.Value);
@@ -100,8 +102,11 @@ internal sealed class ExportPipeline : IAsyncDisposable
             // Raced with the end of shutdown after its final drain: count it now rather than strand it.
             DrainAbandoned();
         }
-        else if (Volatile.Read(ref _readerIdle) != 0 && Interlocked.Exchange(ref _readerIdle, 0) != 0)
+        else if ((queued == 1 || queued == _flushAt || (queuedBytes >= _maxBatchBytes && queuedBytes - estimatedBytes < _maxBatchBytes))
+            && Volatile.Read(ref _readerIdle) != 0 && Interlocked.Exchange(ref _readerIdle, 0) != 0)
         {
+            // Only two moments need the reader: the first item (to start the interval) and a full batch.
+            // Waking it for every item would cost each caller a semaphore release.
             _wake.Release();
         }
 
@@ -194,11 +199,14 @@ internal sealed class ExportPipeline : IAsyncDisposable
         return inTime;
     }
 
+    /// <summary>
+    /// The single reader. Items stay in the queue until a batch is due: full (count or bytes), an interval after the
+    /// first of them arrived, a flush, or shutdown. Then it drains one batch, exports it, and looks again.
+    /// </summary>
     private async Task RunAsync()
     {
         var batch = new List<object>(Math.Min(_flushAt, 1024));
-        long batchBytes = 0;
-        var deadline = _timeProvider.GetUtcNow() + _flushInterval;
+        DateTimeOffset? deadline = null;
         while (!_stopping.IsCancellationRequested)
         {
             try
@@ -214,34 +222,16 @@ internal sealed class ExportPipeline : IAsyncDisposable
                 }
 
                 var stopping = Volatile.Read(ref _shutdown) != 0;
-                long taken = 0;
-                var inHand = batch.Count;
-                while (batch.Count < _flushAt && batchBytes < _maxBatchBytes && _queue.TryDequeue(out var entry))
+                var queued = Volatile.Read(ref _queued.Value);
+                var full = queued >= _flushAt || Volatile.Read(ref _queuedBytes.Value) >= _maxBatchBytes;
+                var due = deadline is { } d && _timeProvider.GetUtcNow() >= d;
+                if (queued > 0 && (full || due || flushes is not null || stopping))
                 {
-                    batch.Add(entry.Item);
-                    batchBytes += entry.Bytes;
-                    taken += entry.Bytes;
-                }
-
-                if (batch.Count > inHand)
-                {
-                    // Moved from the queue to the batch in hand: one update per drain, not per item.
-                    Volatile.Write(ref _inFlight, batch.Count);
-                    Interlocked.Add(ref _queued.Value, -(batch.Count - inHand));
-                    Interlocked.Add(ref _queuedBytes.Value, -taken);
-                }
-
-                var full = batch.Count >= _flushAt || batchBytes >= _maxBatchBytes;
-                var due = batch.Count > 0 && _timeProvider.GetUtcNow() >= deadline;
-                if (full || due || ((flushes is not null || stopping) && batch.Count > 0))
-                {
-                    await ExportAsync(batch).ConfigureAwait(false);
-                    batch.Clear();
-                    batchBytes = 0;
-                    deadline = _timeProvider.GetUtcNow() + _flushInterval;
+                    await DrainAndExportAsync(batch).ConfigureAwait(false);
+                    deadline = null;
                     if (flushes is not null)
                     {
-                        // Keep draining until the queue is empty, then answer these flushes.
+                        // Keep going until the queue is empty, then answer these flushes.
                         lock (_flushGate)
                         {
                             _flushRequests.InsertRange(0, flushes);
@@ -251,25 +241,36 @@ internal sealed class ExportPipeline : IAsyncDisposable
                     continue;
                 }
 
-                if (flushes is not null)
+                if (flushes is not null && queued == 0)
                 {
                     foreach (var flush in flushes)
                     {
                         flush.TrySetResult(true);
                     }
                 }
-
-                if (stopping)
+                else if (flushes is not null)
                 {
-                    return; // queue drained and nothing in hand
+                    lock (_flushGate)
+                    {
+                        _flushRequests.InsertRange(0, flushes);
+                    }
                 }
 
-                if (batch.Count == 0)
+                if (stopping && queued == 0)
                 {
-                    deadline = _timeProvider.GetUtcNow() + _flushInterval;
+                    return;
                 }
 
-                await WaitAsync(batch.Count > 0 ? deadline - _timeProvider.GetUtcNow() : Timeout.InfiniteTimeSpan).ConfigureAwait(false);
+                if (queued == 0)
+                {
+                    deadline = null;
+                    await WaitAsync(Timeout.InfiniteTimeSpan).ConfigureAwait(false);
+                }
+                else
+                {
+                    deadline ??= _timeProvider.GetUtcNow() + _flushInterval;
+                    await WaitAsync(deadline.Value - _timeProvider.GetUtcNow()).ConfigureAwait(false);
+                }
             }
             catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
             {
@@ -280,12 +281,29 @@ internal sealed class ExportPipeline : IAsyncDisposable
                 Log.LoopError(_logger, ex);
             }
         }
+    }
 
-        if (batch.Count > 0)
+    private async Task DrainAndExportAsync(List<object> batch)
+    {
+        long bytes = 0;
+        batch.Clear();
+        while (batch.Count < _flushAt && bytes < _maxBatchBytes && _queue.TryDequeue(out var entry))
         {
-            Volatile.Write(ref _inFlight, 0);
-            _metrics.Dropped(DropReason.Shutdown, batch.Count);
+            batch.Add(entry.Item);
+            bytes += entry.Bytes;
         }
+
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        // Moved from the queue to the batch in hand: one update per batch, not per item.
+        Volatile.Write(ref _inFlight, batch.Count);
+        Interlocked.Add(ref _queued.Value, -batch.Count);
+        Interlocked.Add(ref _queuedBytes.Value, -bytes);
+        await ExportAsync(batch).ConfigureAwait(false);
+        batch.Clear();
     }
 
     private async Task ExportAsync(List<object> batch)
@@ -316,9 +334,12 @@ internal sealed class ExportPipeline : IAsyncDisposable
         }
 
         Interlocked.Exchange(ref _readerIdle, 1); // a full fence: the flag must be visible before we look at the queue
-        if (!_queue.IsEmpty || Volatile.Read(ref _shutdown) != 0)
+        var wakeReason = timeout == Timeout.InfiniteTimeSpan
+            ? !_queue.IsEmpty
+            : Volatile.Read(ref _queued.Value) >= _flushAt || Volatile.Read(ref _queuedBytes.Value) >= _maxBatchBytes;
+        if (wakeReason || Volatile.Read(ref _shutdown) != 0 || HasFlushRequests())
         {
-            // An item (or shutdown) arrived between the last drain and raising the flag: don't sleep on it.
+            // What a producer would have woken us for happened between our last look and raising the flag.
             Volatile.Write(ref _readerIdle, 0);
             return;
         }
@@ -343,6 +364,14 @@ internal sealed class ExportPipeline : IAsyncDisposable
         catch (OperationCanceledException)
         {
             // Expected when the delay won: we cancelled the wait for the wake signal; nothing consumed.
+        }
+    }
+
+    private bool HasFlushRequests()
+    {
+        lock (_flushGate)
+        {
+            return _flushRequests.Count > 0;
         }
     }
 

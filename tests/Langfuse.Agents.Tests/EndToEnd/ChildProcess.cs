@@ -1,0 +1,66 @@
+using System.Diagnostics;
+using Shouldly;
+
+namespace Langfuse.Agents.Tests.EndToEnd;
+
+/// <summary>Runs a built .NET app of this repository as a child process with a clean LANGFUSE_* environment.</summary>
+internal static class ChildProcess
+{
+    public static async Task<Run> RunAsync(string dll, IReadOnlyDictionary<string, string> environment, TimeSpan? timeout = null)
+    {
+        var start = new ProcessStartInfo("dotnet", [dll])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("LANGFUSE_", StringComparison.Ordinal) || k == "OTEL_SERVICE_NAME").ToList())
+        {
+            start.Environment.Remove(key);
+        }
+
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var limit = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{Path.GetFileName(dll)} did not exit in time:\n" + await stdout + await stderr);
+        }
+
+        return new Run(process.ExitCode, await stdout + await stderr, clock.Elapsed);
+    }
+
+    /// <summary>
+    /// The path of an app built next to this test project: same configuration and target framework, found from the
+    /// repository root (the folder holding Langfuse.Agents.sln).
+    /// </summary>
+    public static string BuiltAssembly(string projectDirectory, string assemblyFile)
+    {
+        var testDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = testDir.Parent!.Name;
+        var root = testDir;
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Langfuse.Agents.sln")))
+        {
+            root = root.Parent;
+        }
+
+        root.ShouldNotBeNull("repository root (Langfuse.Agents.sln) not found above " + AppContext.BaseDirectory);
+        var path = Path.Combine(root.FullName, projectDirectory, "bin", configuration, testDir.Name, assemblyFile);
+        File.Exists(path).ShouldBeTrue($"{path} is built by the test project's reference to it");
+        return path;
+    }
+
+    public sealed record Run(int ExitCode, string Output, TimeSpan Elapsed);
+}
