@@ -10,23 +10,17 @@ public sealed class LangfuseGeneration : LangfuseObservation
 {
     private string? _model;
     private SmallMap<object?> _modelParameters;
-    private SmallMap<long> _usage;
+    private SmallMap<long> _usage; // kinds other than the three below
+    private long _inputTokens = -1;
+    private long _outputTokens = -1;
+    private long _totalTokens = -1;
     private SmallMap<decimal> _cost;
     private DateTimeOffset? _completionStartTime;
     private string? _promptName;
     private int? _promptVersion;
 
-    internal LangfuseGeneration(
-        LangfuseTracer tracer,
-        ObservationType type,
-        string name,
-        LangfuseTrace trace,
-        ulong spanId,
-        ulong parentSpanId,
-        bool parentIsRemote,
-        bool sampled,
-        DateTimeOffset startTime)
-        : base(tracer, type, name, trace, spanId, parentSpanId, parentIsRemote, sampled, startTime)
+    internal LangfuseGeneration(LangfuseTracer tracer, ObservationType type, string name, in ObservationLineage lineage, DateTimeOffset startTime)
+        : base(tracer, type, name, lineage, startTime)
     {
     }
 
@@ -47,7 +41,19 @@ public sealed class LangfuseGeneration : LangfuseObservation
     public IReadOnlyDictionary<string, object?> ModelParameters => _modelParameters.ToDictionary();
 
     /// <summary>Token usage by kind (<c>input</c>, <c>output</c>, <c>total</c>, <c>cached_input</c>, <c>reasoning</c>...).</summary>
-    public IReadOnlyDictionary<string, long> Usage => _usage.ToDictionary();
+    public IReadOnlyDictionary<string, long> Usage
+    {
+        get
+        {
+            var usage = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var (kind, count) in UsageItems())
+            {
+                usage[kind] = count;
+            }
+
+            return usage;
+        }
+    }
 
     /// <summary>Cost by kind, in USD (<c>input</c>, <c>output</c>, <c>total</c>...). When unset, Langfuse infers it from model and usage.</summary>
     public IReadOnlyDictionary<string, decimal> Cost => _cost.ToDictionary();
@@ -92,11 +98,6 @@ public sealed class LangfuseGeneration : LangfuseObservation
     /// <returns>This generation, for chaining.</returns>
     public LangfuseGeneration SetUsage(long? input = null, long? output = null, long? total = null)
     {
-        if (CanChange())
-        {
-            _usage.EnsureCapacity(4); // the three counts and room for one more kind, in one allocation
-        }
-
         SetUsage("input", input);
         SetUsage("output", output);
         SetUsage("total", total);
@@ -111,7 +112,14 @@ public sealed class LangfuseGeneration : LangfuseObservation
     {
         if (kind is not null && count is >= 0 && CanChange())
         {
-            _usage.Set(kind, count.Value);
+            // The three common kinds live in fields: no allocation for the usual SetUsage(input, output, total).
+            switch (kind)
+            {
+                case "input": _inputTokens = count.Value; break;
+                case "output": _outputTokens = count.Value; break;
+                case "total": _totalTokens = count.Value; break;
+                default: _usage.Set(kind, count.Value); break;
+            }
         }
 
         return this;
@@ -172,11 +180,36 @@ public sealed class LangfuseGeneration : LangfuseObservation
     }
 
     internal override int EstimateExtraBytes() =>
-        64 + (_modelParameters.Count * 48) + (_usage.Count * 32) + (_cost.Count * 32);
+        64 + (_modelParameters.Count * 48) + ((_usage.Count + 3) * 32) + (_cost.Count * 32);
 
     internal ReadOnlySpan<KeyValuePair<string, object?>> ModelParameterItems => _modelParameters.Items;
 
-    internal ReadOnlySpan<KeyValuePair<string, long>> UsageItems => _usage.Items;
+    /// <summary>Every usage count set, the common kinds first.</summary>
+    internal List<KeyValuePair<string, long>> UsageItems()
+    {
+        var items = new List<KeyValuePair<string, long>>(3 + _usage.Count);
+        if (_inputTokens >= 0)
+        {
+            items.Add(new("input", _inputTokens));
+        }
+
+        if (_outputTokens >= 0)
+        {
+            items.Add(new("output", _outputTokens));
+        }
+
+        if (_totalTokens >= 0)
+        {
+            items.Add(new("total", _totalTokens));
+        }
+
+        foreach (var item in _usage.Items)
+        {
+            items.Add(item);
+        }
+
+        return items;
+    }
 
     internal ReadOnlySpan<KeyValuePair<string, decimal>> CostItems => _cost.Items;
 }

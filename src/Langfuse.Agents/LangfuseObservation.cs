@@ -27,42 +27,47 @@ public class LangfuseObservation : IDisposable, IAsyncDisposable
     private string? _statusMessage;
     private string? _version;
     private Exception? _exception;
-    private DateTimeOffset _endTime;
+    private readonly LangfuseObservation? _root;
+    private readonly long _startTicks;
+    private long _endTicks;
+    private LangfuseTrace? _trace;
     private int _ended;
 
-    internal LangfuseObservation(
-        LangfuseTracer tracer,
-        ObservationType type,
-        string name,
-        LangfuseTrace trace,
-        ulong spanId,
-        ulong parentSpanId,
-        bool parentIsRemote,
-        bool sampled,
-        DateTimeOffset startTime)
+    internal LangfuseObservation(LangfuseTracer tracer, ObservationType type, string name, in ObservationLineage lineage, DateTimeOffset startTime)
     {
         _tracer = tracer;
         Type = type;
         _name = name;
-        Trace = trace;
-        SpanId = spanId;
-        ParentSpanId = parentSpanId;
-        ParentIsRemote = parentIsRemote;
-        IsSampled = sampled;
-        StartTime = startTime;
+        _root = lineage.Root;
+        _trace = lineage.Trace;
+        TraceIdHigh = lineage.TraceIdHigh;
+        TraceIdLow = lineage.TraceIdLow;
+        SpanId = lineage.SpanId;
+        ParentSpanId = lineage.ParentSpanId;
+        ParentIsRemote = lineage.ParentIsRemote;
+        IsSampled = lineage.Sampled;
+        _startTicks = startTime.UtcTicks;
     }
 
     /// <summary>The observation's type.</summary>
     public ObservationType Type { get; }
 
     /// <summary>The trace this observation belongs to, with its trace-level properties (name, user, session, tags...).</summary>
-    public LangfuseTrace Trace { get; }
+    /// <remarks>Shared by every observation of the trace in this process; created on first use.</remarks>
+    public LangfuseTrace Trace
+    {
+        get
+        {
+            var owner = _root ?? this;
+            return owner._trace ?? Interlocked.CompareExchange(ref owner._trace, _tracer.CreateTrace(TraceIdHigh, TraceIdLow), null) ?? owner._trace!;
+        }
+    }
 
     /// <summary>The observation id: a W3C span id, 16 lowercase hex characters.</summary>
     public string Id => Ids.SpanIdToHex(SpanId);
 
     /// <summary>The trace id: a W3C trace id, 32 lowercase hex characters.</summary>
-    public string TraceId => Trace.Id;
+    public string TraceId => Ids.TraceIdToHex(TraceIdHigh, TraceIdLow);
 
     /// <summary>The parent observation's id, or <see langword="null"/> for a root.</summary>
     public string? ParentId => ParentSpanId == 0 ? null : Ids.SpanIdToHex(ParentSpanId);
@@ -71,10 +76,10 @@ public class LangfuseObservation : IDisposable, IAsyncDisposable
     public bool IsSampled { get; }
 
     /// <summary>When the observation started.</summary>
-    public DateTimeOffset StartTime { get; }
+    public DateTimeOffset StartTime => new(_startTicks, TimeSpan.Zero);
 
     /// <summary>When the observation ended, or <see langword="null"/> while it is open.</summary>
-    public DateTimeOffset? EndTime => IsEnded ? _endTime : null;
+    public DateTimeOffset? EndTime => IsEnded ? EndTimeUnchecked : null;
 
     /// <summary>Whether the observation has ended (and is frozen).</summary>
     public bool IsEnded => Volatile.Read(ref _ended) != 0;
@@ -174,7 +179,7 @@ public class LangfuseObservation : IDisposable, IAsyncDisposable
     internal bool ParentIsRemote { get; }
 
     /// <summary>True when this observation started its trace in this process.</summary>
-    internal bool IsLocalRoot { get; init; }
+    internal bool IsLocalRoot => _root is null;
 
     /// <summary>Sets one metadata entry.</summary>
     /// <param name="key">The key; ignored when null.</param>
@@ -271,7 +276,7 @@ public class LangfuseObservation : IDisposable, IAsyncDisposable
             return;
         }
 
-        _endTime = endTime ?? (Type == ObservationType.Event ? StartTime : _tracer.Now());
+        _endTicks = endTime?.UtcTicks ?? (Type == ObservationType.Event ? _startTicks : _tracer.Now().UtcTicks);
         if (ReferenceEquals(ObservationContext.Current, this))
         {
             ObservationContext.Current = _previousCurrent;
@@ -306,7 +311,17 @@ public class LangfuseObservation : IDisposable, IAsyncDisposable
         ObservationContext.Current = this;
     }
 
-    internal DateTimeOffset EndTimeUnchecked => _endTime;
+    internal DateTimeOffset EndTimeUnchecked => new(_endTicks, TimeSpan.Zero);
+
+    internal ulong TraceIdHigh { get; }
+
+    internal ulong TraceIdLow { get; }
+
+    /// <summary>The local root of this observation's trace (itself when it is one).</summary>
+    internal LangfuseObservation Root => _root ?? this;
+
+    /// <summary>The trace-level properties if anyone set them; null means defaults only (nothing allocated).</summary>
+    internal LangfuseTrace? TraceIfCreated => (_root ?? this)._trace;
 
     internal int EstimateBytes()
     {

@@ -190,8 +190,12 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
     public LangfuseObservation StartTrace(string name, string? sessionId = null, string? userId = null, object? input = null)
     {
         var (high, low) = Ids.NewTraceId();
-        var trace = new LangfuseTrace(high, low) { Name = name, SessionId = sessionId, UserId = userId, Environment = _environment, Release = _release };
-        var root = Create(ObservationType.Span, name, trace, parentSpanId: 0, parentIsRemote: false, Ids.IsSampled(high, low, _sampleRate), isLocalRoot: true);
+        var trace = CreateTrace(high, low);
+        trace.Name = name;
+        trace.SessionId = sessionId;
+        trace.UserId = userId;
+        var lineage = new ObservationLineage(high, low, Ids.NewSpanId(), 0, false, Ids.IsSampled(high, low, _sampleRate), Root: null, trace);
+        var root = Create(ObservationType.Span, name, lineage);
         root.Input = input;
         root.MakeCurrent();
         return root;
@@ -421,12 +425,15 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
         _pipeline?.TryEnqueue(observation, observation.EstimateBytes());
     }
 
+    internal LangfuseTrace CreateTrace(ulong high, ulong low) => new(high, low) { Environment = _environment, Release = _release };
+
     private LangfuseObservation CreateChild(string name, ObservationType type, LangfuseObservation? parent)
     {
         parent ??= ObservationContext.Current;
         if (parent is not null)
         {
-            return Create(type, name, parent.Trace, parent.SpanId, parentIsRemote: false, parent.IsSampled, isLocalRoot: false);
+            return Create(type, name, new ObservationLineage(
+                parent.TraceIdHigh, parent.TraceIdLow, Ids.NewSpanId(), parent.SpanId, false, parent.IsSampled, parent.Root, Trace: null));
         }
 
         if (Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity
@@ -438,24 +445,21 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
             var sampled = activity.HasRemoteParent || activity.ParentSpanId != default
                 ? activity.ActivityTraceFlags.HasFlag(ActivityTraceFlags.Recorded)
                 : Ids.IsSampled(traceHigh, traceLow, _sampleRate);
-            var adopted = new LangfuseTrace(traceHigh, traceLow) { Environment = _environment, Release = _release };
-            return Create(type, name, adopted, activitySpan, parentIsRemote: true, sampled, isLocalRoot: true);
+            return Create(type, name, new ObservationLineage(traceHigh, traceLow, Ids.NewSpanId(), activitySpan, true, sampled, Root: null, Trace: null));
         }
 
         var (high, low) = Ids.NewTraceId();
-        var trace = new LangfuseTrace(high, low) { Environment = _environment, Release = _release };
-        return Create(type, name, trace, parentSpanId: 0, parentIsRemote: false, Ids.IsSampled(high, low, _sampleRate), isLocalRoot: true);
+        return Create(type, name, new ObservationLineage(high, low, Ids.NewSpanId(), 0, false, Ids.IsSampled(high, low, _sampleRate), Root: null, Trace: null));
     }
 
-    private LangfuseObservation Create(ObservationType type, string name, LangfuseTrace trace, ulong parentSpanId, bool parentIsRemote, bool sampled, bool isLocalRoot)
+    private LangfuseObservation Create(ObservationType type, string name, in ObservationLineage lineage)
     {
         _metrics.Started();
         name = string.IsNullOrEmpty(name) ? type.ToString().ToLowerInvariant() : name;
-        var spanId = Ids.NewSpanId();
         var now = Now();
         return type is ObservationType.Generation or ObservationType.Embedding
-            ? new LangfuseGeneration(this, type, name, trace, spanId, parentSpanId, parentIsRemote, sampled, now) { IsLocalRoot = isLocalRoot }
-            : new LangfuseObservation(this, type, name, trace, spanId, parentSpanId, parentIsRemote, sampled, now) { IsLocalRoot = isLocalRoot };
+            ? new LangfuseGeneration(this, type, name, lineage, now)
+            : new LangfuseObservation(this, type, name, lineage, now);
     }
 
     private void ShutdownOnExit()

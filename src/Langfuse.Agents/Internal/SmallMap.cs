@@ -15,19 +15,6 @@ internal struct SmallMap<TValue>
 
     public readonly ReadOnlySpan<KeyValuePair<string, TValue>> Items => _items.AsSpan(0, _count);
 
-    /// <summary>Sizes the array up front when the caller knows how many entries are coming.</summary>
-    public void EnsureCapacity(int capacity)
-    {
-        if (_items is null)
-        {
-            _items = new KeyValuePair<string, TValue>[capacity];
-        }
-        else if (_items.Length < capacity)
-        {
-            Array.Resize(ref _items, capacity);
-        }
-    }
-
     public void Set(string key, TValue value)
     {
         var items = _items;

@@ -58,28 +58,28 @@ internal sealed class ObservationPreparer
     /// <summary>Prepares one observation, or returns null when it cannot be made to fit (counted by the caller).</summary>
     public PreparedObservation? Prepare(LangfuseObservation observation)
     {
-        var trace = observation.Trace;
+        var trace = observation.TraceIfCreated; // null: nobody set trace-level properties, so only defaults apply
         var generation = observation as LangfuseGeneration;
         var (input, inputPlain) = Value(observation.Input, masked: true);
         var (output, outputPlain) = Value(observation.Output, masked: true);
         var metadata = MapJson(observation.MetadataItems, masked: true);
         string? traceInput = null, traceOutput = null;
         bool traceInputPlain = false, traceOutputPlain = false;
-        if (observation.IsLocalRoot)
+        if (observation.IsLocalRoot && trace is not null)
         {
             (traceInput, traceInputPlain) = Value(trace.Input, masked: true);
             (traceOutput, traceOutputPlain) = Value(trace.Output, masked: true);
         }
 
-        var traceMetadata = trace.MetadataSnapshot.IsEmpty ? null : Value(trace.MetadataSnapshot, masked: true).Json;
+        var traceMetadata = trace is null || trace.MetadataSnapshot.IsEmpty ? null : Value(trace.MetadataSnapshot, masked: true).Json;
         var exception = observation.Exception is { } ex
             ? new RecordedException(ex.GetType().FullName ?? ex.GetType().Name, ex.Message, ex.StackTrace)
             : null;
 
         var prepared = new PreparedObservation
         {
-            TraceIdHigh = trace.TraceIdHigh,
-            TraceIdLow = trace.TraceIdLow,
+            TraceIdHigh = observation.TraceIdHigh,
+            TraceIdLow = observation.TraceIdLow,
             SpanId = observation.SpanId,
             ParentSpanId = observation.ParentSpanId,
             ParentIsRemote = observation.ParentIsRemote,
@@ -99,20 +99,20 @@ internal sealed class ObservationPreparer
             Exception = exception,
             Model = generation?.Model,
             ModelParameters = generation is null ? null : MapJson(generation.ModelParameterItems, masked: false),
-            UsageDetails = generation is { UsageItems.Length: > 0 } ? WriteUsage(generation.UsageItems) : null,
+            UsageDetails = generation?.UsageItems() is { Count: > 0 } usage ? WriteUsage(usage) : null,
             CostDetails = generation is { CostItems.Length: > 0 } ? WriteCost(generation.CostItems) : null,
             CompletionStartTime = generation?.CompletionStartTime,
             PromptName = generation?.PromptName,
             PromptVersion = generation?.PromptVersion,
-            TraceName = trace.Name,
-            UserId = trace.UserId,
-            SessionId = trace.SessionId,
-            Tags = trace.TagsSnapshot is { Length: > 0 } tags ? tags : null,
+            TraceName = trace?.Name,
+            UserId = trace?.UserId,
+            SessionId = trace?.SessionId,
+            Tags = trace?.TagsSnapshot is { Length: > 0 } tags ? tags : null,
             TraceMetadata = traceMetadata,
-            TracePublic = trace.Public,
-            Release = trace.Release ?? _defaultRelease,
-            TraceVersion = trace.Version,
-            Environment = trace.Environment ?? _defaultEnvironment,
+            TracePublic = trace?.Public,
+            Release = trace?.Release ?? _defaultRelease,
+            TraceVersion = trace?.Version,
+            Environment = trace?.Environment ?? _defaultEnvironment,
             IsLocalRoot = observation.IsLocalRoot,
             TraceInput = traceInput,
             TraceInputIsPlainString = traceInputPlain,
@@ -331,7 +331,7 @@ internal sealed class ObservationPreparer
         }
     }
 
-    private string WriteUsage(ReadOnlySpan<KeyValuePair<string, long>> usage)
+    private string WriteUsage(List<KeyValuePair<string, long>> usage)
     {
         _buffer.Clear();
         using (var writer = new Utf8JsonWriter(_buffer))
