@@ -1,7 +1,7 @@
 namespace Langfuse.Agents;
 
 /// <summary>Severity of an observation; Langfuse filters and highlights by it.</summary>
-public enum ObservationLevel
+public enum ObservationLevel : byte
 {
     /// <summary>Not set: Langfuse shows <c>DEFAULT</c>.</summary>
     Default,

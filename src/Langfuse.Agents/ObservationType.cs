@@ -1,7 +1,7 @@
 namespace Langfuse.Agents;
 
 /// <summary>The kinds of observation Langfuse knows; each renders with its own icon and filters in Langfuse.</summary>
-public enum ObservationType
+public enum ObservationType : byte
 {
     /// <summary>A unit of work with a duration (the default).</summary>
     Span,

@@ -3,7 +3,7 @@ namespace Langfuse.Agents.Internal;
 /// <summary>
 /// A few key/value pairs in one small array, for metadata and model parameters. An observation usually carries
 /// zero to three entries; a <see cref="Dictionary{TKey, TValue}"/> for them costs about 200 bytes on the caller's
-/// thread, this about 60. Lookups are linear, which beats hashing at these sizes. Not thread-safe.
+/// thread, this 40 for one entry. Lookups are linear, which beats hashing at these sizes. Not thread-safe.
 /// </summary>
 /// <typeparam name="TValue">The value type.</typeparam>
 internal struct SmallMap<TValue>
@@ -29,7 +29,7 @@ internal struct SmallMap<TValue>
 
         if (items is null)
         {
-            _items = items = new KeyValuePair<string, TValue>[2];
+            _items = items = new KeyValuePair<string, TValue>[1]; // one entry is the most common case
         }
         else if (_count == items.Length)
         {
