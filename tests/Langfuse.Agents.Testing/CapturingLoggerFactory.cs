@@ -41,38 +41,16 @@ public sealed class CapturingLoggerFactory : ILoggerFactory
     /// <exception cref="TimeoutException">None within <paramref name="timeout"/> (default 10 s, real time); the message lists the lines.</exception>
     public async Task<CapturedLogEntry> WaitForAsync(Func<CapturedLogEntry, bool> predicate, TimeSpan? timeout = null, string? description = null)
     {
-        ArgumentNullException.ThrowIfNull(predicate);
-        var limit = timeout ?? DefaultWaitTimeout;
-        using var cts = new CancellationTokenSource(limit);
-        while (true)
+        await WaitForCountAsync(predicate, 1, timeout, description).ConfigureAwait(false);
+        lock (_lock)
         {
-            Task changed;
-            lock (_lock)
-            {
-                var match = _entries.FirstOrDefault(predicate);
-                if (match is not null)
-                {
-                    return match;
-                }
-
-                changed = _changed.Task;
-            }
-
-            try
-            {
-                await changed.WaitAsync(cts.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cts.IsCancellationRequested)
-            {
-                throw new TimeoutException(
-                    $"Waited {limit} for a log line ({description ?? "matching the predicate"}). Logged:\n  {string.Join("\n  ", Lines)}");
-            }
+            return _entries.First(predicate);
         }
     }
 
     /// <summary>Completes once at least <paramref name="count"/> entries match <paramref name="predicate"/>.</summary>
     /// <exception cref="TimeoutException">Fewer within <paramref name="timeout"/> (default 10 s, real time).</exception>
-    public async Task WaitForCountAsync(Func<CapturedLogEntry, bool> predicate, int count, TimeSpan? timeout = null)
+    public async Task WaitForCountAsync(Func<CapturedLogEntry, bool> predicate, int count, TimeSpan? timeout = null, string? description = null)
     {
         ArgumentNullException.ThrowIfNull(predicate);
         var limit = timeout ?? DefaultWaitTimeout;
@@ -96,7 +74,8 @@ public sealed class CapturingLoggerFactory : ILoggerFactory
             }
             catch (OperationCanceledException) when (cts.IsCancellationRequested)
             {
-                throw new TimeoutException($"Waited {limit} for {count} matching log line(s). Logged:\n  {string.Join("\n  ", Lines)}");
+                throw new TimeoutException(
+                    $"Waited {limit} for {count} log line(s) {description ?? "matching the predicate"}. Logged:\n  {string.Join("\n  ", Lines)}");
             }
         }
     }

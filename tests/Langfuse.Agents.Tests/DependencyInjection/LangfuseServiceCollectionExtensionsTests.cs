@@ -1,3 +1,4 @@
+using Langfuse.Agents.Testing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -59,8 +60,8 @@ public sealed class LangfuseServiceCollectionExtensionsTests
             ["Langfuse:SampleRate"] = "lots",
             ["Langfuse:FlushAt"] = "0",
         }).Build();
-        var logs = new List<string>();
-        var services = new ServiceCollection().AddLogging(b => b.AddProvider(new ListLoggerProvider(logs)));
+        using var logging = new CapturingLoggerFactory();
+        var services = new ServiceCollection().AddSingleton<ILoggerFactory>(logging);
         services.AddLangfuse(configuration);
 
         using var provider = services.BuildServiceProvider();
@@ -70,34 +71,10 @@ public sealed class LangfuseServiceCollectionExtensionsTests
         {
         }
 
+        var logs = logging.Lines;
         var problems = logs.Single(l => l.Contains("configuration is invalid", StringComparison.Ordinal));
         problems.ShouldContain("SampleRate");
         problems.ShouldContain("FlushAt");
         logs.ShouldAllBe(l => !l.Contains("sk-lf-secret-value", StringComparison.Ordinal));
-    }
-
-    private sealed class ListLoggerProvider(List<string> lines) : ILoggerProvider
-    {
-        public ILogger CreateLogger(string categoryName) => new ListLogger(lines);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class ListLogger(List<string> lines) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                lock (lines)
-                {
-                    lines.Add(formatter(state, exception));
-                }
-            }
-        }
     }
 }

@@ -331,32 +331,21 @@ internal sealed class ObservationPreparer
         }
     }
 
-    private string WriteUsage(List<KeyValuePair<string, long>> usage)
+    private string WriteUsage(List<KeyValuePair<string, long>> usage) =>
+        WriteObject(usage, static (writer, key, count) => writer.WriteNumber(key, count));
+
+    private string WriteCost(ReadOnlySpan<KeyValuePair<string, decimal>> cost) =>
+        WriteObject([.. cost], static (writer, key, amount) => writer.WriteNumber(key, amount));
+
+    private string WriteObject<T>(IReadOnlyList<KeyValuePair<string, T>> entries, Action<Utf8JsonWriter, string, T> write)
     {
         _buffer.Clear();
         using (var writer = new Utf8JsonWriter(_buffer))
         {
             writer.WriteStartObject();
-            foreach (var (key, count) in usage)
+            foreach (var (key, value) in entries)
             {
-                writer.WriteNumber(key, count);
-            }
-
-            writer.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(_buffer.WrittenSpan);
-    }
-
-    private string WriteCost(ReadOnlySpan<KeyValuePair<string, decimal>> cost)
-    {
-        _buffer.Clear();
-        using (var writer = new Utf8JsonWriter(_buffer))
-        {
-            writer.WriteStartObject();
-            foreach (var (key, amount) in cost)
-            {
-                writer.WriteNumber(key, amount);
+                write(writer, key, value);
             }
 
             writer.WriteEndObject();
