@@ -21,6 +21,18 @@ public enum DropReason
     /// <summary>The circuit breaker was open after repeated failures, so the batch was not attempted.</summary>
     CircuitOpen,
 
-    /// <summary>The server refused the item (400, 401, 403, 404, or a per-event 4xx); retrying cannot help.</summary>
+    /// <summary>The server refused the item (400, 404, or a per-event 4xx); retrying cannot help.</summary>
     Rejected,
+
+    /// <summary>The on-disk buffer reached its byte cap and its policy dropped this item (oldest first, or the newest).</summary>
+    BufferFull,
+
+    /// <summary>The item waited on disk longer than the retention age.</summary>
+    Expired,
+
+    /// <summary>The item's record on disk was damaged (torn, truncated, bit-flipped) and was skipped.</summary>
+    Corrupt,
+
+    /// <summary>The item could not be written to disk (disk full, directory unwritable or not private).</summary>
+    DiskError,
 }

@@ -91,8 +91,31 @@ public sealed class LangfuseOptions
     /// <summary>The <c>service.name</c> resource attribute. Env: <c>OTEL_SERVICE_NAME</c>. Default: the entry assembly's name.</summary>
     public string? ServiceName { get; set; }
 
-    /// <summary>Reserved for the durable on-disk queue. Env: <c>LANGFUSE_BUFFER_DIR</c>.</summary>
+    /// <summary>
+    /// Where undeliverable batches wait on disk (created private to the user, mode 0700). Env: <c>LANGFUSE_BUFFER_DIR</c>.
+    /// Default: a per-user state directory (<c>$XDG_STATE_HOME</c> or <c>~/.local/state</c>, <c>%LOCALAPPDATA%</c> on
+    /// Windows) under <c>langfuse-agents/buffer/</c>, with one sub-directory per Langfuse host and public key. When set,
+    /// the same per-host-and-key sub-directory is made inside it, so projects never mix.
+    /// </summary>
     public string? BufferDirectory { get; set; }
+
+    /// <summary>Whether undeliverable batches are kept on disk and delivered later. Env: <c>LANGFUSE_BUFFER_ENABLED</c>. Default true.</summary>
+    public bool BufferEnabled { get; set; } = true;
+
+    /// <summary>The on-disk buffer's byte cap. Env: <c>LANGFUSE_BUFFER_MAX_BYTES</c>. Default 50 MiB.</summary>
+    public long BufferMaxBytes { get; set; } = 50L * 1024 * 1024;
+
+    /// <summary>How long a batch may wait on disk before it is dropped (counted as expired). Env: <c>LANGFUSE_BUFFER_RETENTION</c> (seconds). Default 48 h.</summary>
+    public TimeSpan BufferRetention { get; set; } = TimeSpan.FromHours(48);
+
+    /// <summary>What happens when the buffer is full. Env: <c>LANGFUSE_BUFFER_FULL_POLICY</c> (<c>drop_oldest</c>, <c>reject_newest</c>). Default drop oldest.</summary>
+    public BufferFullPolicy BufferFullPolicy { get; set; } = BufferFullPolicy.DropOldest;
+
+    /// <summary>
+    /// Write every batch to disk (fsynced) before sending it, so even a process killed with SIGKILL loses only what
+    /// had not reached a batch yet. Costs a disk write per batch. Env: <c>LANGFUSE_BUFFER_WRITE_AHEAD</c>. Default false.
+    /// </summary>
+    public bool BufferWriteAhead { get; set; }
 
     /// <summary>
     /// A function applied to every input, output and metadata value before it leaves the process, on the

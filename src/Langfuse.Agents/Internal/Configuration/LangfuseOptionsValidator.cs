@@ -22,6 +22,12 @@ internal static partial class LangfuseOptionsValidator
     /// <summary>The shortest <see cref="LangfuseOptions.MaxRetryDelay"/>.</summary>
     public static readonly TimeSpan MinMaxRetryDelay = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>The smallest on-disk buffer: room for a few requests.</summary>
+    public const long MinBufferBytes = 1024 * 1024;
+
+    /// <summary>The longest retention: a year.</summary>
+    public static readonly TimeSpan MaxBufferRetention = TimeSpan.FromDays(365);
+
     /// <summary>Polly's <c>CircuitBreakerStrategyOptions.BreakDuration</c> lower bound (8.9.1).</summary>
     public static readonly TimeSpan MinCircuitBreakDuration = TimeSpan.FromMilliseconds(500);
 
@@ -89,6 +95,11 @@ internal static partial class LangfuseOptionsValidator
             $"must be from {SettingText.Duration(MinCircuitBreakDuration)} to {SettingText.Duration(MaxDuration)}", SettingText.Duration(options.CircuitBreakDuration));
         Check(problems, options.ShutdownTimeout >= TimeSpan.Zero && options.ShutdownTimeout <= MaxDuration, nameof(LangfuseOptions.ShutdownTimeout),
             $"must be from 0 to {SettingText.Duration(MaxDuration)}", SettingText.Duration(options.ShutdownTimeout));
+
+        Check(problems, options.BufferMaxBytes >= MinBufferBytes, nameof(LangfuseOptions.BufferMaxBytes),
+            $"must be at least {Number(MinBufferBytes)}", Number(options.BufferMaxBytes));
+        Check(problems, options.BufferRetention > TimeSpan.Zero && options.BufferRetention <= MaxBufferRetention, nameof(LangfuseOptions.BufferRetention),
+            $"must be greater than 0 and at most {SettingText.Duration(MaxBufferRetention)}", SettingText.Duration(options.BufferRetention));
 
         if (options.Environment is { } environment)
         {

@@ -41,7 +41,7 @@ internal static class LangfuseSettings
         new(nameof(LangfuseOptions.SampleRate), "LANGFUSE_SAMPLE_RATE", ParseSampleRate),
         new(nameof(LangfuseOptions.Environment), "LANGFUSE_TRACING_ENVIRONMENT", Text(static (o, v) => o.Environment = v)),
         new(nameof(LangfuseOptions.Release), "LANGFUSE_RELEASE", Text(static (o, v) => o.Release = v), aliases: ReleaseFallbackVariables),
-        new(nameof(LangfuseOptions.Debug), "LANGFUSE_DEBUG", ParseDebug),
+        new(nameof(LangfuseOptions.Debug), "LANGFUSE_DEBUG", Boolean(static (o, v) => o.Debug = v)),
         new(nameof(LangfuseOptions.IngestionProtocol), "LANGFUSE_INGESTION_PROTOCOL", ParseIngestionProtocol),
         new(nameof(LangfuseOptions.MaxQueueSize), "LANGFUSE_MAX_QUEUE_SIZE", Int32(static (o, v) => o.MaxQueueSize = v, minimum: 1)),
         new(nameof(LangfuseOptions.MaxQueueBytes), "LANGFUSE_MAX_QUEUE_BYTES", Int64(static (o, v) => o.MaxQueueBytes = v, minimum: 1)),
@@ -55,6 +55,11 @@ internal static class LangfuseSettings
         new(nameof(LangfuseOptions.ShutdownTimeout), "LANGFUSE_SHUTDOWN_TIMEOUT", Duration(static (o, v) => o.ShutdownTimeout = v, DurationUnit.Seconds, allowZero: true)),
         new(nameof(LangfuseOptions.ServiceName), "OTEL_SERVICE_NAME", Text(static (o, v) => o.ServiceName = v)),
         new(nameof(LangfuseOptions.BufferDirectory), "LANGFUSE_BUFFER_DIR", Text(static (o, v) => o.BufferDirectory = v)),
+        new(nameof(LangfuseOptions.BufferEnabled), "LANGFUSE_BUFFER_ENABLED", Boolean(static (o, v) => o.BufferEnabled = v)),
+        new(nameof(LangfuseOptions.BufferMaxBytes), "LANGFUSE_BUFFER_MAX_BYTES", Int64(static (o, v) => o.BufferMaxBytes = v, minimum: 1)),
+        new(nameof(LangfuseOptions.BufferRetention), "LANGFUSE_BUFFER_RETENTION", Duration(static (o, v) => o.BufferRetention = v, DurationUnit.Seconds, allowZero: false)),
+        new(nameof(LangfuseOptions.BufferFullPolicy), "LANGFUSE_BUFFER_FULL_POLICY", ParseBufferFullPolicy),
+        new(nameof(LangfuseOptions.BufferWriteAhead), "LANGFUSE_BUFFER_WRITE_AHEAD", Boolean(static (o, v) => o.BufferWriteAhead = v)),
     ];
 
     private const string Ignored = ", so it is ignored";
@@ -185,21 +190,33 @@ internal static class LangfuseSettings
         return null;
     }
 
-    private static string? ParseDebug(LangfuseOptions options, string value, SettingSource source)
+    private static SettingParser Boolean(Action<LangfuseOptions, bool> set) => (options, value, _) =>
     {
         if (value is "1" || value.Equals("true", StringComparison.OrdinalIgnoreCase) || value.Equals("yes", StringComparison.OrdinalIgnoreCase))
         {
-            options.Debug = true;
+            set(options, true);
             return null;
         }
 
         if (value is "0" || value.Equals("false", StringComparison.OrdinalIgnoreCase) || value.Equals("no", StringComparison.OrdinalIgnoreCase))
         {
-            options.Debug = false;
+            set(options, false);
             return null;
         }
 
         return "is not one of true, false, 1, 0, yes, no" + Ignored;
+    };
+
+    private static string? ParseBufferFullPolicy(LangfuseOptions options, string value, SettingSource source)
+    {
+        var normalized = value.Replace("_", string.Empty, StringComparison.Ordinal).Replace("-", string.Empty, StringComparison.Ordinal);
+        if (Enum.TryParse<BufferFullPolicy>(normalized, ignoreCase: true, out var policy) && Enum.IsDefined(policy) && !normalized.All(char.IsDigit))
+        {
+            options.BufferFullPolicy = policy;
+            return null;
+        }
+
+        return "is not drop_oldest or reject_newest" + Ignored;
     }
 
     private static string? ParseIngestionProtocol(LangfuseOptions options, string value, SettingSource source)

@@ -122,6 +122,10 @@ internal sealed class LangfuseMetrics : IDisposable
         DropReason.ExportFailed => "export_failed",
         DropReason.CircuitOpen => "circuit_open",
         DropReason.Rejected => "rejected",
+        DropReason.BufferFull => "buffer_full",
+        DropReason.Expired => "expired",
+        DropReason.Corrupt => "corrupt",
+        DropReason.DiskError => "disk_error",
         _ => throw new UnreachableException(),
     };
 

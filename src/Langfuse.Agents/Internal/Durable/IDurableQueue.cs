@@ -1,0 +1,77 @@
+namespace Langfuse.Agents.Internal.Durable;
+
+/// <summary>
+/// The on-disk queue of request bodies that could not be delivered yet. Appends are atomic per call (one segment
+/// file written to a temporary name, fsynced, renamed). Replay is oldest first and only by the process that holds
+/// the directory's lock, so two processes never send the same records. No member throws: failures are results,
+/// counted and logged.
+/// </summary>
+internal interface IDurableQueue : IDisposable
+{
+    /// <summary>False when the directory could not be made private or usable: appends are then refused.</summary>
+    bool IsAvailable { get; }
+
+    /// <summary>Records (and their items) on disk now.</summary>
+    DurableQueueStats Stats { get; }
+
+    /// <summary>
+    /// Writes the records as one new segment, durably (fsync before rename) before returning
+    /// <see cref="AppendOutcome.Stored"/>. When the byte cap is reached, the configured policy applies.
+    /// </summary>
+    AppendOutcome Append(IReadOnlyList<DurableRecord> records);
+
+    /// <summary>
+    /// The oldest segment this process may replay (it holds, or now takes, the directory lock), with its valid
+    /// records; corrupt records are skipped and counted. False when there is none.
+    /// </summary>
+    bool TryTakeOldest(out DurableSegment? segment);
+
+    /// <summary>Deletes a delivered segment.</summary>
+    void Complete(DurableSegment segment);
+
+    /// <summary>Puts a taken segment back (delivery failed); it stays oldest.</summary>
+    void Release(DurableSegment segment);
+
+    /// <summary>Replaces a taken segment by the records still to deliver (some were delivered or rejected).</summary>
+    void Replace(DurableSegment segment, IReadOnlyList<DurableRecord> remaining);
+}
+
+/// <summary>The result of an append.</summary>
+internal enum AppendOutcome
+{
+    /// <summary>On disk and fsynced.</summary>
+    Stored,
+
+    /// <summary>The queue is unavailable (directory not private, unusable, or disposed).</summary>
+    Unavailable,
+
+    /// <summary>Refused because the byte cap is reached and the policy refuses the newest.</summary>
+    Full,
+
+    /// <summary>The write failed (disk full, I/O error); nothing partial was left behind.</summary>
+    WriteFailed,
+}
+
+/// <summary>A snapshot of what is on disk.</summary>
+/// <param name="Segments">Segment files.</param>
+/// <param name="Records">Records in them.</param>
+/// <param name="Items">Items (observations, scores) in them.</param>
+/// <param name="Bytes">Bytes on disk.</param>
+/// <param name="OldestCreatedAt">When the oldest record was created, or null when empty.</param>
+internal readonly record struct DurableQueueStats(int Segments, long Records, long Items, long Bytes, DateTimeOffset? OldestCreatedAt);
+
+/// <summary>A segment taken for replay.</summary>
+internal sealed class DurableSegment
+{
+    public DurableSegment(string path, IReadOnlyList<DurableRecord> records)
+    {
+        Path = path;
+        Records = records;
+    }
+
+    /// <summary>The segment's file.</summary>
+    public string Path { get; }
+
+    /// <summary>Its valid records, oldest first.</summary>
+    public IReadOnlyList<DurableRecord> Records { get; }
+}
