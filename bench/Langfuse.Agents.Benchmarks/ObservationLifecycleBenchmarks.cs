@@ -310,5 +310,9 @@ public class ObservationLifecycleBenchmarks
     private sealed class NoopBatchExporter : IBatchExporter
     {
         public Task ExportAsync(IReadOnlyList<object> batch, CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public void Persist(IReadOnlyList<object> batch, DropReason reasonWithoutBuffer)
+        {
+        }
     }
 }

@@ -2,8 +2,10 @@ namespace Langfuse.Agents;
 
 /// <summary>
 /// A snapshot of a tracer's counters: the same figures its <c>Langfuse.Agents</c> meter publishes. Items are
-/// observations and scores. Once the queue is empty, <see cref="Enqueued"/> equals <see cref="Exported"/> plus the
-/// drops after enqueueing (all reasons except <see cref="DropReason.QueueFull"/> and <see cref="DropReason.SampledOut"/>).
+/// observations and scores. At every quiet moment (nothing in flight), for a process that is the only one using its
+/// buffer directory: <see cref="Enqueued"/> + <see cref="Recovered"/> = <see cref="Exported"/> + the drops after
+/// enqueueing (every reason except <see cref="DropReason.QueueFull"/> and <see cref="DropReason.SampledOut"/>) +
+/// <see cref="Buffered"/> + <see cref="QueueDepth"/>.
 /// </summary>
 public sealed class LangfuseStatistics
 {
@@ -54,8 +56,18 @@ public sealed class LangfuseStatistics
     /// <summary>Items waiting in the in-memory queue or in the batch being sent.</summary>
     public long QueueDepth { get; }
 
+    /// <summary>Items written to the on-disk buffer because they could not be delivered (or, with write-ahead, before sending).</summary>
+    public long Spilled { get; init; }
+
+    /// <summary>Items found in the on-disk buffer at start-up, left there by an earlier run.</summary>
+    public long Recovered { get; init; }
+
+    /// <summary>Items waiting in the on-disk buffer now.</summary>
+    public long Buffered { get; init; }
+
     /// <inheritdoc />
     public override string ToString() =>
         $"started={Started} ended={Ended} enqueued={Enqueued} exported={Exported} dropped={DroppedTotal} " +
-        $"({string.Join(", ", Dropped.Where(d => d.Value > 0).Select(d => $"{d.Key}={d.Value}"))}) retries={Retries} requests={Requests} queue={QueueDepth}";
+        $"({string.Join(", ", Dropped.Where(d => d.Value > 0).Select(d => $"{d.Key}={d.Value}"))}) retries={Retries} requests={Requests} queue={QueueDepth} " +
+        $"spilled={Spilled} recovered={Recovered} buffered={Buffered}";
 }

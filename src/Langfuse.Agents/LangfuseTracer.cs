@@ -3,6 +3,7 @@ using System.Reflection;
 using Langfuse.Agents.Internal;
 using Langfuse.Agents.Internal.Configuration;
 using Langfuse.Agents.Internal.Diagnostics;
+using Langfuse.Agents.Internal.Durable;
 using Langfuse.Agents.Internal.Export;
 using Langfuse.Agents.Internal.Http;
 using Langfuse.Agents.Internal.Pipeline;
@@ -33,6 +34,8 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly LangfuseMetrics _metrics = new();
     private readonly ExportPipeline? _pipeline;
+    private readonly IDurableQueue? _durable;
+    private readonly DurableForwarder? _forwarder;
     private readonly HttpClient? _ownedHttpClient;
     private readonly StderrLoggerFactory? _ownedLoggerFactory;
     private readonly LangfuseCapture? _capture;
@@ -41,6 +44,8 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
     private readonly string? _release;
     private readonly TimeSpan _shutdownTimeout;
     private int _disposed;
+    private readonly Lock _shutdownGate = new();
+    private Task<bool>? _shutdownTask;
 
     /// <summary>Creates a tracer from options; invalid options are reported once and leave tracing off.</summary>
     /// <param name="options">The settings (see <see cref="LangfuseOptions.FromEnvironment()"/>).</param>
@@ -118,16 +123,33 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
             var exportLogger = loggerFactory.CreateLogger(Log.ExportCategoryName);
             var shutdown = new ShutdownSignal();
             var resource = new OtlpResourceInfo(ServiceName, InstanceId, SdkVersion);
+            var sender = new ResilientSender(options, _timeProvider, _metrics, exportLogger, shutdown);
+            var gate = new DeliveryGate(_timeProvider, exportLogger);
+            if (options.BufferEnabled)
+            {
+                _durable = OpenDurableQueue(options, loggerFactory.CreateLogger(Log.BufferCategoryName));
+                if (_durable is { IsAvailable: true } durable)
+                {
+                    _metrics.Recovered(durable.Stats.Items);
+                    _metrics.SetBufferedSource(() => durable.Stats.Items);
+                    _forwarder = new DurableForwarder(durable, api, sender, gate, _metrics, exportLogger, _timeProvider);
+                }
+            }
+
             var exporter = new LangfuseExporter(
                 api,
                 options,
                 new ObservationPreparer(options, exportLogger),
-                new ResilientSender(options, _timeProvider, _metrics, exportLogger, shutdown),
+                sender,
                 resource,
                 _metrics,
                 exportLogger,
-                _timeProvider);
+                _timeProvider,
+                _durable,
+                gate,
+                _forwarder is { } forwarder ? forwarder.Wake : null);
             _pipeline = new ExportPipeline(options, exporter, _metrics, exportLogger, _timeProvider, shutdown);
+            _forwarder?.Start();
             Log.TracingOn(logger, Redaction.Url(options.BaseUrl), options.IngestionProtocol, _sampleRate);
         }
         catch (Exception ex)
@@ -319,8 +341,13 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
     /// <summary>Stops accepting new items and sends what is queued, within <paramref name="timeout"/>. Never throws.</summary>
     /// <param name="timeout">The time budget; default <see cref="LangfuseOptions.ShutdownTimeout"/>.</param>
     /// <returns>True when everything queued was handled within the budget.</returns>
-    public Task<bool> ShutdownAsync(TimeSpan? timeout = null) =>
-        _pipeline?.ShutdownAsync(timeout ?? _shutdownTimeout) ?? Task.FromResult(true);
+    public Task<bool> ShutdownAsync(TimeSpan? timeout = null)
+    {
+        lock (_shutdownGate)
+        {
+            return _shutdownTask ??= ShutdownCoreAsync(timeout ?? _shutdownTimeout);
+        }
+    }
 
     /// <summary>A snapshot of the counters published on the <c>Langfuse.Agents</c> meter.</summary>
     /// <returns>The counters now.</returns>
@@ -360,6 +387,37 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
     }
 
     internal DateTimeOffset Now() => _timeProvider.GetUtcNow();
+
+    /// <summary>
+    /// Sends what is queued, then (with what is left of the budget) what waits on disk, so a short run with a small
+    /// backlog leaves nothing behind when Langfuse is up; when it is down, what was not sent stays on disk.
+    /// </summary>
+    private async Task<bool> ShutdownCoreAsync(TimeSpan budget)
+    {
+        if (_pipeline is null)
+        {
+            return true;
+        }
+
+        var started = _timeProvider.GetTimestamp();
+        var inTime = await _pipeline.ShutdownAsync(budget).ConfigureAwait(false);
+        if (_forwarder is not null)
+        {
+            var left = budget - _timeProvider.GetElapsedTime(started);
+            if (left > TimeSpan.Zero && _durable is { Stats.Records: > 0 })
+            {
+                await _forwarder.DrainAsync(left).ConfigureAwait(false);
+            }
+
+            await _forwarder.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _durable?.Dispose();
+        return inTime;
+    }
+
+    private IDurableQueue? OpenDurableQueue(LangfuseOptions options, ILogger logger) =>
+        DurableQueueFactory.Open(options, _timeProvider, logger, _metrics);
 
     internal LangfuseScore? RecordScore(
         string name,

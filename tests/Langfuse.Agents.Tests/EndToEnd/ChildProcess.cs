@@ -24,6 +24,26 @@ internal static class ChildProcess
             start.Environment[key] = value;
         }
 
+        // Never let a test's child write into the real per-user buffer: a fresh directory unless the test chose one.
+        DirectoryInfo? ownBuffer = null;
+        if (!environment.ContainsKey("LANGFUSE_BUFFER_DIR"))
+        {
+            ownBuffer = Directory.CreateTempSubdirectory("langfuse-test-buffer-");
+            start.Environment["LANGFUSE_BUFFER_DIR"] = ownBuffer.FullName;
+        }
+
+        try
+        {
+            return await RunProcessAsync(start, dll, timeout);
+        }
+        finally
+        {
+            ownBuffer?.Delete(recursive: true);
+        }
+    }
+
+    private static async Task<Run> RunProcessAsync(ProcessStartInfo start, string dll, TimeSpan? timeout)
+    {
         var clock = Stopwatch.StartNew();
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();

@@ -891,6 +891,7 @@ public sealed partial class FaultToleranceTests : IAsyncLifetime, IDisposable
             MaxRetryDelay = TimeSpan.FromMilliseconds(100),
             CircuitBreakerFailures = 50,
             ShutdownTimeout = TimeSpan.FromSeconds(5),
+            BufferEnabled = false, // these scenarios are about the in-memory path; DurableDeliveryTests cover the disk
         };
         configure?.Invoke(options);
         var tracer = new LangfuseTracer(options, _logs, httpClient: null, timeProvider: time);

@@ -172,6 +172,7 @@ public sealed class OtlpDeliveryTests : IAsyncLifetime
         options.Environment = "staging";
         options.Release = "v1.2.3";
         options.FlushInterval = TimeSpan.FromMinutes(10); // only explicit flushes send, so the test controls batching
+        options.BufferEnabled = false; // nothing fails here; the disk has tests of its own
     }
 
     /// <summary>A small multi-agent run: coordinator, plan, routing decision, searcher with a failed and a retried tool call, score.</summary>

@@ -81,6 +81,77 @@ public sealed class ResearchAgentsExampleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Example_RunTwiceDuringAnOutage_ThenAfterDamageToTheBuffer_DeliversAllThreeRunsTraces()
+    {
+        var buffer = Directory.CreateTempSubdirectory("langfuse-example-buffer-");
+        try
+        {
+            var environment = new Dictionary<string, string>
+            {
+                ["LANGFUSE_PUBLIC_KEY"] = _server.PublicKey,
+                ["LANGFUSE_SECRET_KEY"] = _server.SecretKey,
+                ["LANGFUSE_BASE_URL"] = _server.BaseUrl.ToString(),
+                ["LANGFUSE_BUFFER_DIR"] = buffer.FullName,
+            };
+
+            // Two runs while Langfuse answers 503: each ends promptly and leaves its data on disk, private to the user.
+            _server.FailAll(503);
+            for (var run = 0; run < 2; run++)
+            {
+                var outage = await RunExampleAsync(environment);
+                outage.ExitCode.ShouldBe(0, outage.Output);
+                outage.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(20)); // liveness bound, not a speed test
+            }
+
+            _server.Spans.ShouldBeEmpty();
+            var projectDir = buffer.GetDirectories().Single(); // one sub-directory per host and key
+            var segments = projectDir.GetFiles("*.lfq");
+            segments.Length.ShouldBeGreaterThanOrEqualTo(2);
+            if (!OperatingSystem.IsWindows())
+            {
+                (File.GetUnixFileMode(projectDir.FullName) & (UnixFileMode.GroupRead | UnixFileMode.OtherRead | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute))
+                    .ShouldBe(UnixFileMode.None);
+                foreach (var segment in segments)
+                {
+                    (File.GetUnixFileMode(segment.FullName) & ~(UnixFileMode.UserRead | UnixFileMode.UserWrite)).ShouldBe(UnixFileMode.None, segment.Name);
+                }
+            }
+
+            // Damage: a garbage file, an empty file, and a copy of a segment torn inside its first record (a copy, so
+            // no earlier run loses data; torn early, so none of its records is whole and nothing is sent twice).
+            File.WriteAllText(Path.Combine(projectDir.FullName, "garbage.lfq"), "this is not a segment");
+            File.WriteAllBytes(Path.Combine(projectDir.FullName, "00000000000000000001-empty.lfq"), []);
+            var victim = segments.OrderBy(f => f.Name).Last();
+            var copy = Path.Combine(projectDir.FullName, "0" + victim.Name);
+            File.Copy(victim.FullName, copy);
+            using (var truncate = new FileStream(copy, FileMode.Open))
+            {
+                truncate.SetLength(Math.Min(64, truncate.Length / 2));
+            }
+
+            // A third run with Langfuse healthy delivers its own traces and both earlier runs' traces, and exits 0.
+            _server.Heal();
+            var healthy = await RunExampleAsync(environment);
+            healthy.ExitCode.ShouldBe(0, healthy.Output);
+            var traces = _server.Spans.GroupBy(s => s.TraceId).ToList();
+            traces.Count.ShouldBe(6, "two queries per run, three runs");
+            foreach (var trace in traces)
+            {
+                var ids = trace.Select(s => s.SpanId).ToHashSet();
+                trace.Where(s => s.ParentSpanId is not null).ShouldAllBe(s => ids.Contains(s.ParentSpanId!));
+            }
+
+            _server.IngestionEvents.Where(e => e.Type == "score-create").Select(e => e.BodyId).Distinct().Count().ShouldBe(12);
+            _server.Spans.Select(s => s.SpanId).Distinct().Count().ShouldBe(_server.Spans.Count, "no span delivered twice");
+            _server.Violations.ShouldBeEmpty();
+        }
+        finally
+        {
+            buffer.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Example_WithoutKeys_PrintsTheTreeAndSendsNothing()
     {
         var run = await RunExampleAsync([]);

@@ -411,6 +411,19 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
 
         public Task WaitForStartedAsync(int count) => WaitAsync(() => _started >= count, $"{count} export call(s)");
 
+        /// <summary>Items shutdown handed over to keep: this fake has no buffer, so they are dropped as told.</summary>
+        public List<string> Persisted { get; } = [];
+
+        public void Persist(IReadOnlyList<object> batch, DropReason reasonWithoutBuffer)
+        {
+            lock (Persisted)
+            {
+                Persisted.AddRange(batch.Cast<string>());
+            }
+
+            metrics.Dropped(reasonWithoutBuffer, batch.Count);
+        }
+
         public async Task ExportAsync(IReadOnlyList<object> batch, CancellationToken cancellationToken)
         {
             var items = batch.Cast<string>().ToList(); // the pipeline reuses its list once this returns

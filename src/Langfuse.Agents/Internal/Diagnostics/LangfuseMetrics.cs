@@ -30,7 +30,11 @@ internal sealed class LangfuseMetrics : IDisposable
     private long _exported;
     private long _retries;
     private long _requests;
+    private readonly Counter<long> _spilledCounter;
+    private long _spilled;
+    private long _recovered;
     private Func<long> _queueDepth = static () => 0;
+    private Func<long> _buffered = static () => 0;
 
     public LangfuseMetrics()
     {
@@ -42,9 +46,22 @@ internal sealed class LangfuseMetrics : IDisposable
         _requestsCounter = _meter.CreateCounter<long>("langfuse.agents.export.requests", "{request}", "HTTP requests (batches) sent.");
         _exportDuration = _meter.CreateHistogram<double>("langfuse.agents.export.duration", "ms", "Time to deliver one batch, retries included.");
         _meter.CreateObservableGauge("langfuse.agents.queue.depth", () => _queueDepth(), "{item}", "Items waiting to be sent.");
+        _spilledCounter = _meter.CreateCounter<long>("langfuse.agents.buffer.spilled", "{item}", "Items written to the on-disk buffer.");
+        _meter.CreateObservableGauge("langfuse.agents.buffer.items", () => _buffered(), "{item}", "Items waiting in the on-disk buffer.");
     }
 
     public void SetQueueDepthSource(Func<long> source) => _queueDepth = source;
+
+    public void SetBufferedSource(Func<long> source) => _buffered = source;
+
+    public void Spilled(int count)
+    {
+        Interlocked.Add(ref _spilled, count);
+        _spilledCounter.Add(count);
+    }
+
+    /// <summary>Items found on disk at start-up, left by an earlier run: accepted by this process from the disk.</summary>
+    public void Recovered(long count) => Interlocked.Add(ref _recovered, count);
 
     public void Started()
     {
@@ -110,7 +127,12 @@ internal sealed class LangfuseMetrics : IDisposable
             dropped,
             Interlocked.Read(ref _retries),
             Interlocked.Read(ref _requests),
-            _queueDepth());
+            _queueDepth())
+        {
+            Spilled = Interlocked.Read(ref _spilled),
+            Recovered = Interlocked.Read(ref _recovered),
+            Buffered = _buffered(),
+        };
     }
 
     public static string ReasonName(DropReason reason) => reason switch

@@ -10,6 +10,7 @@ internal static partial class Log
 {
     public const string CategoryName = "Langfuse.Agents";
     public const string ExportCategoryName = "Langfuse.Agents.Export";
+    public const string BufferCategoryName = "Langfuse.Agents.Buffer";
 
     [LoggerMessage(1, LogLevel.Information, "Langfuse tracing is off: {Reason}. The application runs unchanged and nothing will be sent.")]
     public static partial void TracingOff(ILogger logger, string reason);
@@ -61,6 +62,18 @@ internal static partial class Log
 
     [LoggerMessage(23, LogLevel.Error, "Langfuse refused the credentials (HTTP 401); check LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY and LANGFUSE_BASE_URL. Dropped {Count} items.")]
     public static partial void AuthFailed(ILogger logger, int count);
+
+    [LoggerMessage(30, LogLevel.Error, "Langfuse answered HTTP {Status} ({Reason}): sending is paused for {Pause}; batches wait on disk and one probe is sent after the pause. Check LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY and LANGFUSE_BASE_URL, or the project's usage limits.")]
+    public static partial void SendingPaused(ILogger logger, int status, string reason, TimeSpan pause);
+
+    [LoggerMessage(31, LogLevel.Warning, "Langfuse is unreachable or failing ({Reason}); {Count} items were written to the on-disk buffer and will be sent when it answers.")]
+    public static partial void Spilled(ILogger logger, string reason, int count);
+
+    [LoggerMessage(32, LogLevel.Information, "Delivered {Count} buffered items from disk.")]
+    public static partial void Replayed(ILogger logger, long count);
+
+    [LoggerMessage(33, LogLevel.Warning, "The on-disk buffer at {Path} is not used: {Reason}. Undeliverable batches will be dropped and counted.")]
+    public static partial void BufferUnavailable(ILogger logger, string path, string reason);
 
     [LoggerMessage(24, LogLevel.Error, "Langfuse refused ingestion (HTTP 403: {Reason}); on Langfuse Cloud this usually means the project's usage threshold is exceeded. Dropped {Count} items.")]
     public static partial void IngestionForbidden(ILogger logger, string reason, int count);

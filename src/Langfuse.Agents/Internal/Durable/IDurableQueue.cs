@@ -15,8 +15,9 @@ internal interface IDurableQueue : IDisposable
     DurableQueueStats Stats { get; }
 
     /// <summary>
-    /// Writes the records as one new segment, durably (fsync before rename) before returning
-    /// <see cref="AppendOutcome.Stored"/>. When the byte cap is reached, the configured policy applies.
+    /// Writes the records as one new segment, atomically (temporary file, then rename) and, unless the fsync policy
+    /// says otherwise, durably (fsync before rename) before returning <see cref="AppendOutcome.Stored"/>. When the
+    /// byte cap is reached, the configured policy applies.
     /// </summary>
     AppendOutcome Append(IReadOnlyList<DurableRecord> records);
 
@@ -32,7 +33,10 @@ internal interface IDurableQueue : IDisposable
     /// <summary>Puts a taken segment back (delivery failed); it stays oldest.</summary>
     void Release(DurableSegment segment);
 
-    /// <summary>Replaces a taken segment by the records still to deliver (some were delivered or rejected).</summary>
+    /// <summary>
+    /// Replaces a taken segment by the records still to deliver (some were delivered or rejected), atomically and
+    /// under the same name, and puts it back as <see cref="Release"/> does: it stays oldest. An empty list completes it.
+    /// </summary>
     void Replace(DurableSegment segment, IReadOnlyList<DurableRecord> remaining);
 }
 

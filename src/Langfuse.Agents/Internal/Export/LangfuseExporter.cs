@@ -1,4 +1,5 @@
 using Langfuse.Agents.Internal.Diagnostics;
+using Langfuse.Agents.Internal.Durable;
 using Langfuse.Agents.Internal.Http;
 using Langfuse.Agents.Internal.Pipeline;
 using Microsoft.Extensions.Logging;
@@ -10,8 +11,10 @@ namespace Langfuse.Agents.Internal.Export;
 /// Delivers one batch: prepares items (mask, serialize, shrink), encodes them (OTLP protobuf for observations by
 /// default, batch JSON for scores and for the legacy protocol), sends them through the resilient sender, and reads
 /// the answer: 404 on OTLP switches to the legacy protocol once; 413 splits the request in halves; a 207 is read per
-/// event (per-event 5xx/429 retried with backoff, per-event 4xx counted and logged). Every item ends up counted as
-/// exported or dropped by reason.
+/// event (per-event 5xx/429 retried with backoff, per-event 4xx counted and logged).
+/// What cannot be delivered now (retries exhausted, circuit open, shutdown during an outage, 401/403) goes to the
+/// on-disk buffer when there is one, as the exact request bytes, and is dropped and counted otherwise.
+/// Every item ends up counted as exported, buffered or dropped by reason.
 /// </summary>
 internal sealed class LangfuseExporter : IBatchExporter, IDisposable
 {
@@ -25,9 +28,14 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
     private readonly LangfuseMetrics _metrics;
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
+    private readonly IDurableQueue? _durable;
+    private readonly DeliveryGate? _gate;
+    private readonly Action? _onSpilled;
+    private readonly bool _writeAhead;
     private readonly int _maxRequestBytes;
     private readonly int _maxRetries;
     private volatile bool _useLegacy;
+    private int _spillReported;
 
     public LangfuseExporter(
         ILangfuseApi api,
@@ -37,7 +45,10 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
         OtlpResourceInfo resource,
         LangfuseMetrics metrics,
         ILogger logger,
-        TimeProvider? timeProvider = null)
+        TimeProvider? timeProvider = null,
+        IDurableQueue? durable = null,
+        DeliveryGate? gate = null,
+        Action? onSpilled = null)
     {
         _api = api;
         _preparer = preparer;
@@ -47,6 +58,10 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
         _metrics = metrics;
         _logger = logger;
         _timeProvider = timeProvider ?? TimeProvider.System;
+        _durable = durable;
+        _gate = gate;
+        _onSpilled = onSpilled;
+        _writeAhead = options.BufferWriteAhead && durable is { IsAvailable: true };
         _maxRequestBytes = options.MaxRequestBytes;
         _maxRetries = options.MaxRetries;
         _useLegacy = options.IngestionProtocol == IngestionProtocol.Legacy;
@@ -56,6 +71,45 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
     public bool UsesLegacyProtocol => _useLegacy;
 
     public async Task ExportAsync(IReadOnlyList<object> batch, CancellationToken cancellationToken)
+    {
+        var (observations, scores) = Prepare(batch);
+        if (_writeAhead || _gate?.IsPaused == true)
+        {
+            // Write-ahead: everything goes through the disk and the forwarder sends it. Paused (401/403): nothing is
+            // sent until the pause ends, so the batch waits on disk instead of feeding a retry storm.
+            Persist(observations, scores, _writeAhead ? "write-ahead" : "sending is paused", DropReason.Rejected);
+            return;
+        }
+
+        if (observations.Count > 0 && !_useLegacy)
+        {
+            await SendOtlpAsync(observations, cancellationToken).ConfigureAwait(false);
+            observations.Clear(); // sent, buffered, or handed to the legacy path on fallback
+        }
+
+        if (observations.Count > 0 || scores.Count > 0)
+        {
+            await SendLegacyAsync(observations, scores, round: 0, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Writes items straight to the on-disk buffer without trying to send them (shutdown ran out of time). Counted
+    /// as buffered, or dropped as <paramref name="reasonWithoutBuffer"/> when there is no buffer.
+    /// </summary>
+    public void Persist(IReadOnlyList<object> batch, DropReason reasonWithoutBuffer)
+    {
+        var (observations, scores) = Prepare(batch);
+        Persist(observations, scores, "shutdown", reasonWithoutBuffer);
+    }
+
+    public void Dispose()
+    {
+        _otlp.Dispose();
+        _legacy.Dispose();
+    }
+
+    private (List<PreparedObservation> Observations, List<PreparedScore> Scores) Prepare(IReadOnlyList<object> batch)
     {
         var observations = new List<PreparedObservation>(batch.Count);
         var scores = new List<PreparedScore>();
@@ -92,22 +146,32 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
             }
         }
 
+        return (observations, scores);
+    }
+
+    /// <summary>Encodes prepared items and appends them to the buffer as request bodies, without sending.</summary>
+    private void Persist(List<PreparedObservation> observations, List<PreparedScore> scores, string why, DropReason reasonWithoutBuffer)
+    {
         if (observations.Count > 0 && !_useLegacy)
         {
-            await SendOtlpAsync(observations, cancellationToken).ConfigureAwait(false);
-            observations.Clear(); // sent, or handed to the legacy path on fallback
+            var start = 0;
+            while (start < observations.Count)
+            {
+                var body = _otlp.EncodeUpTo(observations, start, _maxRequestBytes, out var count);
+                Undeliverable(PayloadKind.OtlpTraces, body, count, reasonWithoutBuffer, why);
+                start += count;
+            }
+
+            observations = [];
         }
 
         if (observations.Count > 0 || scores.Count > 0)
         {
-            await SendLegacyAsync(observations, scores, round: 0, cancellationToken).ConfigureAwait(false);
+            foreach (var request in _legacy.Encode(observations, scores, _timeProvider.GetUtcNow(), _maxRequestBytes))
+            {
+                Undeliverable(PayloadKind.IngestionBatch, request.Body, CountItems(request), reasonWithoutBuffer, why);
+            }
         }
-    }
-
-    public void Dispose()
-    {
-        _otlp.Dispose();
-        _legacy.Dispose();
     }
 
     private async Task SendOtlpAsync(List<PreparedObservation> items, CancellationToken cancellationToken)
@@ -128,9 +192,10 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
 
     private async Task<OtlpOutcome> SendOtlpRangeAsync(List<PreparedObservation> items, int start, int count, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
-        var response = await SendAsync(token => _api.PostOtlpTracesAsync(body, token), count, cancellationToken).ConfigureAwait(false);
+        var (response, failure, detail) = await SendAsync(token => _api.PostOtlpTracesAsync(body, token), count, cancellationToken).ConfigureAwait(false);
         if (response is null)
         {
+            Undeliverable(PayloadKind.OtlpTraces, body, count, failure, detail);
             return OtlpOutcome.Done;
         }
 
@@ -164,7 +229,7 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
 
                 return await SendOtlpRangeAsync(items, start + half, count - half, _otlp.Encode(items, start + half, count - half), cancellationToken).ConfigureAwait(false);
             default:
-                DropForStatus(response, count);
+                Failed(PayloadKind.OtlpTraces, body, count, response);
                 return OtlpOutcome.Done;
         }
     }
@@ -178,9 +243,10 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
         foreach (var request in requests)
         {
             var itemCount = CountItems(request);
-            var response = await SendAsync(token => _api.PostIngestionAsync(request.Body, token), itemCount, cancellationToken).ConfigureAwait(false);
+            var (response, failure, detail) = await SendAsync(token => _api.PostIngestionAsync(request.Body, token), itemCount, cancellationToken).ConfigureAwait(false);
             if (response is null)
             {
+                Undeliverable(PayloadKind.IngestionBatch, request.Body, itemCount, failure, detail);
                 continue;
             }
 
@@ -192,11 +258,11 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
 
             if (!response.IsSuccess)
             {
-                DropForStatus(response, itemCount);
+                Failed(PayloadKind.IngestionBatch, request.Body, itemCount, response);
                 continue;
             }
 
-            var results = response.Body is null ? null : IngestionResponse.TryParse(System.Text.Encoding.UTF8.GetBytes(response.Body));
+            var results = IngestionResponse.TryParse(response.Body);
             var errors = results?.Errors?.Where(static e => e.Id is not null).GroupBy(static e => e.Id!).ToDictionary(static g => g.Key, static g => g.First())
                 ?? [];
             var rejected = 0;
@@ -253,8 +319,7 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
 
         if (round >= _maxRetries)
         {
-            Log.BatchDropped(_logger, retries, DropReasonName(DropReason.ExportFailed), "per-event server errors persisted after every retry");
-            _metrics.Dropped(DropReason.ExportFailed, retries);
+            Persist(retryObservations, retryScores, "per-event server errors persisted after every retry", DropReason.ExportFailed);
             return;
         }
 
@@ -265,7 +330,7 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
         }
         catch (OperationCanceledException)
         {
-            _metrics.Dropped(DropReason.Shutdown, retries);
+            Persist(retryObservations, retryScores, "shutdown", DropReason.Shutdown);
             return;
         }
 
@@ -303,54 +368,117 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
         }
     }
 
-    /// <summary>Sends through the resilient pipeline; on a failure no answer can fix, counts the items and returns null.</summary>
-    private async Task<ApiResponse?> SendAsync(Func<CancellationToken, Task<ApiResponse>> send, int itemCount, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends through the resilient pipeline. Returns the answer, or why there is none: the circuit is open, shutdown's
+    /// budget ran out, or the last attempt failed at the network level.
+    /// </summary>
+    private async Task<(ApiResponse? Response, DropReason Failure, string Detail)> SendAsync(
+        Func<CancellationToken, Task<ApiResponse>> send, int itemCount, CancellationToken cancellationToken)
     {
         try
         {
             var response = await _sender.SendAsync(send, cancellationToken).ConfigureAwait(false);
             if (response.IsSuccess)
             {
+                _gate?.Succeeded();
+                Volatile.Write(ref _spillReported, 0);
                 Log.Exported(_logger, itemCount, TimeSpan.Zero);
             }
 
-            return response;
+            return (response, default, string.Empty);
         }
         catch (Exception ex) when (ex is BrokenCircuitException or IsolatedCircuitException)
         {
-            Drop(DropReason.CircuitOpen, itemCount, "the circuit breaker is open after repeated failures");
+            return (null, DropReason.CircuitOpen, "the circuit breaker is open after repeated failures");
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            Drop(DropReason.Shutdown, itemCount, "shutdown budget ran out while sending");
+            return (null, DropReason.Shutdown, "shutdown budget ran out while sending");
         }
         catch (Exception ex)
         {
-            Drop(DropReason.ExportFailed, itemCount, $"{ex.GetType().Name}: {ex.Message}");
+            return (null, DropReason.ExportFailed, $"{ex.GetType().Name}: {ex.Message}");
         }
-
-        return null;
     }
 
-    private void DropForStatus(ApiResponse response, int itemCount)
+    /// <summary>An answer that is not a success: 401/403 pause sending and keep the data; other 4xx drop it.</summary>
+    private void Failed(PayloadKind kind, ReadOnlyMemory<byte> body, int itemCount, ApiResponse response)
     {
-        if (response.StatusCode == 401)
+        switch (response.StatusCode)
         {
-            Log.AuthFailed(_logger, itemCount);
-            _metrics.Dropped(DropReason.Rejected, itemCount);
+            case 401:
+                // Kept on disk only while a gate pauses sending; without one, keeping it would just resend into the 401.
+                _gate?.Pause(401, "invalid credentials");
+                if (!Undeliverable(kind, body, itemCount, DropReason.Rejected, "HTTP 401", spillRejected: _gate is not null))
+                {
+                    Log.AuthFailed(_logger, itemCount);
+                }
+
+                break;
+            case 403:
+                _gate?.Pause(403, Excerpt(response.Body));
+                if (!Undeliverable(kind, body, itemCount, DropReason.Rejected, "HTTP 403", spillRejected: _gate is not null))
+                {
+                    Log.IngestionForbidden(_logger, Excerpt(response.Body), itemCount);
+                }
+
+                break;
+            case var status when RetryPolicy.IsRetryableStatus(status):
+                Undeliverable(kind, body, itemCount, DropReason.ExportFailed, $"HTTP {status} after every retry");
+                break;
+            default:
+                Drop(DropReason.Rejected, itemCount, $"HTTP {response.StatusCode}: {Excerpt(response.Body)}");
+                break;
         }
-        else if (response.StatusCode == 403)
+    }
+
+    /// <summary>
+    /// Keeps what could not be delivered on disk when the failure is one time can fix; drops and counts it otherwise.
+    /// Returns true when it was buffered.
+    /// </summary>
+    private bool Undeliverable(PayloadKind kind, ReadOnlyMemory<byte> body, int itemCount, DropReason reason, string detail, bool spillRejected = false)
+    {
+        if (itemCount <= 0)
         {
-            Log.IngestionForbidden(_logger, Excerpt(response.Body), itemCount);
-            _metrics.Dropped(DropReason.Rejected, itemCount);
+            return true;
         }
-        else if (RetryPolicy.IsRetryableStatus(response.StatusCode))
+
+        var worthKeeping = spillRejected || reason is DropReason.ExportFailed or DropReason.CircuitOpen or DropReason.Shutdown;
+        if (!worthKeeping || _durable is not { IsAvailable: true } durable)
         {
-            Drop(DropReason.ExportFailed, itemCount, $"HTTP {response.StatusCode} after every retry");
+            if (reason == DropReason.Rejected && !spillRejected)
+            {
+                _metrics.Dropped(reason, itemCount); // 401/403 get their own log line from the caller
+            }
+            else
+            {
+                Drop(reason, itemCount, detail);
+            }
+
+            return false;
         }
-        else
+
+        var outcome = durable.Append([new DurableRecord(kind, itemCount, _timeProvider.GetUtcNow(), body.ToArray())]);
+        switch (outcome)
         {
-            Drop(DropReason.Rejected, itemCount, $"HTTP {response.StatusCode}: {Excerpt(response.Body)}");
+            case AppendOutcome.Stored:
+                _metrics.Spilled(itemCount);
+                if (Interlocked.Exchange(ref _spillReported, 1) == 0 && detail != "write-ahead")
+                {
+                    Log.Spilled(_logger, detail, itemCount);
+                }
+
+                _onSpilled?.Invoke();
+                return true;
+            case AppendOutcome.Full:
+                Drop(DropReason.BufferFull, itemCount, "the on-disk buffer is full and refuses new batches");
+                return false;
+            case AppendOutcome.WriteFailed:
+                Drop(DropReason.DiskError, itemCount, "writing to the on-disk buffer failed");
+                return false;
+            default:
+                Drop(reason, itemCount, detail);
+                return false;
         }
     }
 
@@ -361,11 +489,11 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
             return;
         }
 
-        Log.BatchDropped(_logger, count, DropReasonName(reason), detail);
+        Log.BatchDropped(_logger, count, LangfuseMetrics.ReasonName(reason), detail);
         _metrics.Dropped(reason, count);
     }
 
-    private static int CountItems(LegacyBatchRequest request)
+    internal static int CountItems(LegacyBatchRequest request)
     {
         var count = 0;
         foreach (var sent in request.Events)
@@ -378,8 +506,6 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
 
         return count;
     }
-
-    private static string DropReasonName(DropReason reason) => LangfuseMetrics.ReasonName(reason);
 
     private static string Excerpt(string? body) =>
         body is null ? "(no body)" : body.Length <= 300 ? body : body[..300] + "...";

@@ -37,19 +37,29 @@ internal sealed class LangfuseApiClient : ILangfuseApi
         _authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{publicKey}:{secretKey}")));
     }
 
-    public Task<ApiResponse> PostOtlpTracesAsync(ReadOnlyMemory<byte> protobuf, CancellationToken cancellationToken)
+    public Task<ApiResponse> PostOtlpTracesAsync(ReadOnlyMemory<byte> body, CancellationToken cancellationToken, string? contentType = null, string? contentEncoding = null)
     {
-        var content = new ReadOnlyMemoryContent(protobuf);
-        content.Headers.ContentType = ProtobufContentType;
+        var content = new ReadOnlyMemoryContent(body);
+        content.Headers.ContentType = contentType is null ? ProtobufContentType : MediaTypeHeaderValue.Parse(contentType);
+        if (contentEncoding is not null)
+        {
+            content.Headers.ContentEncoding.Add(contentEncoding);
+        }
+
         var request = CreateRequest(HttpMethod.Post, _otlpUri, content);
         request.Headers.TryAddWithoutValidation("x-langfuse-ingestion-version", "4");
         return SendAsync(request, cancellationToken);
     }
 
-    public Task<ApiResponse> PostIngestionAsync(ReadOnlyMemory<byte> json, CancellationToken cancellationToken)
+    public Task<ApiResponse> PostIngestionAsync(ReadOnlyMemory<byte> json, CancellationToken cancellationToken, string? contentEncoding = null)
     {
         var content = new ReadOnlyMemoryContent(json);
         content.Headers.ContentType = JsonContentType;
+        if (contentEncoding is not null)
+        {
+            content.Headers.ContentEncoding.Add(contentEncoding);
+        }
+
         return SendAsync(CreateRequest(HttpMethod.Post, _ingestionUri, content), cancellationToken);
     }
 

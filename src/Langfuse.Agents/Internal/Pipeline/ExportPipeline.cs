@@ -194,7 +194,7 @@ internal sealed class ExportPipeline : IAsyncDisposable
         }
 
         Volatile.Write(ref _closed, 1);
-        DrainAbandoned();
+        await PersistAbandonedAsync().ConfigureAwait(false);
         CompleteFlushRequests(inTime && Pending == 0);
         return inTime;
     }
@@ -379,6 +379,46 @@ internal sealed class ExportPipeline : IAsyncDisposable
     {
         Volatile.Write(ref _readerIdle, 0);
         _wake.Release();
+    }
+
+    /// <summary>What shutdown could not send goes to the exporter's buffer (local and quick), within a short grace.</summary>
+    private async Task PersistAbandonedAsync()
+    {
+        var abandoned = new List<object>();
+        long bytes = 0;
+        while (_queue.TryDequeue(out var entry))
+        {
+            abandoned.Add(entry.Item);
+            bytes += entry.Bytes;
+        }
+
+        if (abandoned.Count == 0)
+        {
+            return;
+        }
+
+        Interlocked.Add(ref _queuedBytes.Value, -bytes);
+        Interlocked.Add(ref _queued.Value, -abandoned.Count);
+        var persist = Task.Run(() =>
+        {
+            try
+            {
+                _exporter.Persist(abandoned, DropReason.Shutdown);
+            }
+            catch (Exception ex)
+            {
+                Log.LoopError(_logger, ex);
+                _metrics.Dropped(DropReason.Shutdown, abandoned.Count);
+            }
+        });
+        try
+        {
+            await persist.WaitAsync(ShutdownGrace).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // A mask or serializer stuck in user code: the items are counted whenever it returns.
+        }
     }
 
     private void DrainAbandoned()

@@ -7,4 +7,10 @@ namespace Langfuse.Agents.Internal.Pipeline;
 internal interface IBatchExporter
 {
     Task ExportAsync(IReadOnlyList<object> batch, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Keeps items that shutdown has no time left to send: on disk when there is a buffer, otherwise dropped and
+    /// counted as <paramref name="reasonWithoutBuffer"/>. Synchronous and local; never throws.
+    /// </summary>
+    void Persist(IReadOnlyList<object> batch, DropReason reasonWithoutBuffer);
 }

@@ -1,0 +1,38 @@
+using Langfuse.Agents.Internal.Diagnostics;
+using Microsoft.Extensions.Logging;
+
+namespace Langfuse.Agents.Internal.Durable;
+
+/// <summary>Opens the tracer's on-disk buffer from its options; never throws (an unusable buffer is reported once).</summary>
+internal static class DurableQueueFactory
+{
+    public static IDurableQueue? Open(LangfuseOptions options, TimeProvider timeProvider, ILogger logger, LangfuseMetrics metrics)
+    {
+        var path = BufferLocation.Resolve(options);
+        try
+        {
+            var queue = DurableQueue.Open(
+                new DurableQueueOptions
+                {
+                    Directory = path,
+                    MaxBytes = options.BufferMaxBytes,
+                    Retention = options.BufferRetention,
+                    FullPolicy = options.BufferFullPolicy == BufferFullPolicy.RejectNewest ? DurableFullPolicy.RejectNewest : DurableFullPolicy.DropOldest,
+                },
+                timeProvider,
+                logger,
+                (reason, items) => metrics.Dropped(reason, (int)Math.Min(int.MaxValue, items)));
+            if (!queue.IsAvailable)
+            {
+                Log.BufferUnavailable(logger, path, "it could not be created or made private to this user");
+            }
+
+            return queue;
+        }
+        catch (Exception ex)
+        {
+            Log.BufferUnavailable(logger, path, $"{ex.GetType().Name}: {ex.Message}");
+            return null;
+        }
+    }
+}
