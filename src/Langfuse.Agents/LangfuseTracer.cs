@@ -60,7 +60,8 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
         ILoggerFactory? loggerFactory,
         HttpClient? httpClient,
         TimeProvider? timeProvider,
-        ILangfuseApi? api = null)
+        ILangfuseApi? api = null,
+        IDurableFileSystem? durableFileSystem = null)
     {
         options = options?.Clone() ?? new LangfuseOptions();
         _timeProvider = timeProvider ?? TimeProvider.System;
@@ -127,7 +128,7 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
             var gate = new DeliveryGate(_timeProvider, exportLogger);
             if (options.BufferEnabled)
             {
-                _durable = OpenDurableQueue(options, loggerFactory.CreateLogger(Log.BufferCategoryName));
+                _durable = DurableQueueFactory.Open(options, _timeProvider, loggerFactory.CreateLogger(Log.BufferCategoryName), _metrics, durableFileSystem);
                 if (_durable is { IsAvailable: true } durable)
                 {
                     _metrics.Recovered(durable.Stats.Items);
@@ -416,8 +417,6 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
         return inTime;
     }
 
-    private IDurableQueue? OpenDurableQueue(LangfuseOptions options, ILogger logger) =>
-        DurableQueueFactory.Open(options, _timeProvider, logger, _metrics);
 
     internal LangfuseScore? RecordScore(
         string name,

@@ -6,7 +6,7 @@ namespace Langfuse.Agents.Internal.Durable;
 /// <summary>Opens the tracer's on-disk buffer from its options; never throws (an unusable buffer is reported once).</summary>
 internal static class DurableQueueFactory
 {
-    public static IDurableQueue? Open(LangfuseOptions options, TimeProvider timeProvider, ILogger logger, LangfuseMetrics metrics)
+    public static IDurableQueue? Open(LangfuseOptions options, TimeProvider timeProvider, ILogger logger, LangfuseMetrics metrics, IDurableFileSystem? fileSystem = null)
     {
         var path = BufferLocation.Resolve(options);
         try
@@ -21,13 +21,9 @@ internal static class DurableQueueFactory
                 },
                 timeProvider,
                 logger,
-                (reason, items) => metrics.Dropped(reason, (int)Math.Min(int.MaxValue, items)));
-            if (!queue.IsAvailable)
-            {
-                Log.BufferUnavailable(logger, path, "it could not be created or made private to this user");
-            }
-
-            return queue;
+                (reason, items) => metrics.Dropped(reason, (int)Math.Min(int.MaxValue, items)),
+                fileSystem);
+            return queue; // an unavailable queue has said why, once, naming its path
         }
         catch (Exception ex)
         {
