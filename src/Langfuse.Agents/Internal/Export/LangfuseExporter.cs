@@ -158,7 +158,7 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
             while (start < observations.Count)
             {
                 var body = _otlp.EncodeUpTo(observations, start, _maxRequestBytes, out var count);
-                Undeliverable(PayloadKind.OtlpTraces, body, count, reasonWithoutBuffer, why);
+                Undeliverable(PayloadKind.OtlpTraces, body, count, reasonWithoutBuffer, why, keep: true);
                 start += count;
             }
 
@@ -169,7 +169,7 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
         {
             foreach (var request in _legacy.Encode(observations, scores, _timeProvider.GetUtcNow(), _maxRequestBytes))
             {
-                Undeliverable(PayloadKind.IngestionBatch, request.Body, CountItems(request), reasonWithoutBuffer, why);
+                Undeliverable(PayloadKind.IngestionBatch, request.Body, CountItems(request), reasonWithoutBuffer, why, keep: true);
             }
         }
     }
@@ -409,7 +409,7 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
             case 401:
                 // Kept on disk only while a gate pauses sending; without one, keeping it would just resend into the 401.
                 _gate?.Pause(401, "invalid credentials");
-                if (!Undeliverable(kind, body, itemCount, DropReason.Rejected, "HTTP 401", spillRejected: _gate is not null))
+                if (!Undeliverable(kind, body, itemCount, DropReason.Rejected, "HTTP 401", keep: _gate is not null))
                 {
                     Log.AuthFailed(_logger, itemCount);
                 }
@@ -417,7 +417,7 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
                 break;
             case 403:
                 _gate?.Pause(403, Excerpt(response.Body));
-                if (!Undeliverable(kind, body, itemCount, DropReason.Rejected, "HTTP 403", spillRejected: _gate is not null))
+                if (!Undeliverable(kind, body, itemCount, DropReason.Rejected, "HTTP 403", keep: _gate is not null))
                 {
                     Log.IngestionForbidden(_logger, Excerpt(response.Body), itemCount);
                 }
@@ -436,17 +436,17 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
     /// Keeps what could not be delivered on disk when the failure is one time can fix; drops and counts it otherwise.
     /// Returns true when it was buffered.
     /// </summary>
-    private bool Undeliverable(PayloadKind kind, ReadOnlyMemory<byte> body, int itemCount, DropReason reason, string detail, bool spillRejected = false)
+    private bool Undeliverable(PayloadKind kind, ReadOnlyMemory<byte> body, int itemCount, DropReason reason, string detail, bool keep = false)
     {
         if (itemCount <= 0)
         {
             return true;
         }
 
-        var worthKeeping = spillRejected || reason is DropReason.ExportFailed or DropReason.CircuitOpen or DropReason.Shutdown;
+        var worthKeeping = keep || reason is DropReason.ExportFailed or DropReason.CircuitOpen or DropReason.Shutdown;
         if (!worthKeeping || _durable is not { IsAvailable: true } durable)
         {
-            if (reason == DropReason.Rejected && !spillRejected)
+            if (reason == DropReason.Rejected && !keep)
             {
                 _metrics.Dropped(reason, itemCount); // 401/403 get their own log line from the caller
             }
