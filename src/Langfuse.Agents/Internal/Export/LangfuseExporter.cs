@@ -30,7 +30,7 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
     private readonly TimeProvider _timeProvider;
     private readonly IDurableQueue? _durable;
     private readonly DeliveryGate? _gate;
-    private readonly Action? _onSpilled;
+    private readonly Action? _onSpilled; // wakes the forwarder
     private readonly bool _writeAhead;
     private readonly int _maxRequestBytes;
     private readonly int _maxRetries;
@@ -381,7 +381,10 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
             if (response.IsSuccess)
             {
                 _gate?.Succeeded();
-                Volatile.Write(ref _spillReported, 0);
+                if (Interlocked.Exchange(ref _spillReported, 0) != 0)
+                {
+                    _onSpilled?.Invoke(); // Langfuse answers again: the forwarder need not wait out its backoff
+                }
                 Log.Exported(_logger, itemCount, TimeSpan.Zero);
             }
 
