@@ -131,8 +131,8 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
                 _durable = DurableQueueFactory.Open(options, _timeProvider, loggerFactory.CreateLogger(Log.BufferCategoryName), _metrics, durableFileSystem);
                 if (_durable is { IsAvailable: true } durable)
                 {
-                    _metrics.Recovered(durable.Stats.Items);
-                    _metrics.SetBufferedSource(() => durable.Stats.Items);
+                    _metrics.Recovered(durable.BufferedItems);
+                    _metrics.SetBufferedSource(() => durable.BufferedItems);
                     _forwarder = new DurableForwarder(durable, api, sender, gate, _metrics, exportLogger, _timeProvider);
                 }
             }

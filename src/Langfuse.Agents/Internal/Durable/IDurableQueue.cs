@@ -11,8 +11,11 @@ internal interface IDurableQueue : IDisposable
     /// <summary>False when the directory could not be made private or usable: appends are then refused.</summary>
     bool IsAvailable { get; }
 
-    /// <summary>Records (and their items) on disk now.</summary>
+    /// <summary>Records (and their items) on disk now. May wait for an append in progress (and its fsync).</summary>
     DurableQueueStats Stats { get; }
+
+    /// <summary>Items on disk now, read without waiting: for metrics and statistics, which must never wait on a disk.</summary>
+    long BufferedItems { get; }
 
     /// <summary>
     /// Writes the records as one new segment, atomically (temporary file, then rename) and, unless the fsync policy

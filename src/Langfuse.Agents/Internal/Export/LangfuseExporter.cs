@@ -461,7 +461,8 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
             return false;
         }
 
-        var outcome = durable.Append([new DurableRecord(kind, itemCount, _timeProvider.GetUtcNow(), body.ToArray())]);
+        // Append encodes the bytes into the segment before it returns, so the encoder's buffer need not be copied.
+        var outcome = durable.Append([new DurableRecord(kind, itemCount, _timeProvider.GetUtcNow(), body)]);
         switch (outcome)
         {
             case AppendOutcome.Stored:
