@@ -47,6 +47,12 @@ public sealed class LangfuseStatistics
     /// <summary>All dropped items.</summary>
     public long DroppedTotal => Dropped.Values.Sum();
 
+    /// <summary>
+    /// Items dropped after they were accepted into the queue: every reason except <see cref="DropReason.QueueFull"/>
+    /// and <see cref="DropReason.SampledOut"/>, which refuse items before they are enqueued.
+    /// </summary>
+    public long DroppedAfterEnqueue => Dropped.Where(static d => d.Key is not (DropReason.QueueFull or DropReason.SampledOut)).Sum(static d => d.Value);
+
     /// <summary>Retried HTTP attempts.</summary>
     public long Retries { get; }
 
