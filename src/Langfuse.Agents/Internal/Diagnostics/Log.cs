@@ -42,8 +42,8 @@ internal static partial class Log
     [LoggerMessage(16, LogLevel.Warning, "The Langfuse OTLP endpoint answered 404: this server predates OTLP ingestion. Switching to the legacy batch protocol for the rest of this process (set LANGFUSE_INGESTION_PROTOCOL=legacy to skip this probe).")]
     public static partial void FallingBackToLegacy(ILogger logger);
 
-    [LoggerMessage(17, LogLevel.Debug, "Langfuse accepted {Count} items in {Elapsed}.")]
-    public static partial void Exported(ILogger logger, int count, TimeSpan elapsed);
+    [LoggerMessage(17, LogLevel.Debug, "Langfuse accepted a request of {Count} items.")]
+    public static partial void Exported(ILogger logger, int count);
 
     [LoggerMessage(18, LogLevel.Warning, "An item of about {Size} bytes exceeded {Limit} bytes; shrank {Fields}.")]
     public static partial void Shrunk(ILogger logger, int size, int limit, string fields);

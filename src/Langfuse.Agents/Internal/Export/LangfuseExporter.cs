@@ -385,7 +385,7 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
                 {
                     _onSpilled?.Invoke(); // Langfuse answers again: the forwarder need not wait out its backoff
                 }
-                Log.Exported(_logger, itemCount, TimeSpan.Zero);
+                Log.Exported(_logger, itemCount);
             }
 
             return (response, default, string.Empty);
