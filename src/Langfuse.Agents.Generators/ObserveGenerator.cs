@@ -190,8 +190,13 @@ public sealed class ObserveGenerator : IIncrementalGenerator
         source.AppendLine("namespace System.Runtime.CompilerServices");
         source.AppendLine("{");
         source.AppendLine("    [global::System.AttributeUsage(global::System.AttributeTargets.Method, AllowMultiple = true)]");
-        source.AppendLine("    file sealed class InterceptsLocationAttribute(int version, string data) : global::System.Attribute");
+        source.AppendLine("    file sealed class InterceptsLocationAttribute : global::System.Attribute");
         source.AppendLine("    {");
+        source.AppendLine("        public InterceptsLocationAttribute(int version, string data)");
+        source.AppendLine("        {");
+        source.AppendLine("            _ = version;");
+        source.AppendLine("            _ = data;");
+        source.AppendLine("        }");
         source.AppendLine("    }");
         source.AppendLine("}");
         source.AppendLine();
