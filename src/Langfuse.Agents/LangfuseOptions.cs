@@ -118,6 +118,17 @@ public sealed class LangfuseOptions
     public bool BufferWriteAhead { get; set; }
 
     /// <summary>
+    /// Records structure, timings, tokens and failures but no prompt or output text. When on, the background path drops
+    /// every input and output (the trace's too), the trace metadata, score comments and text-score values, and keeps of
+    /// an observation's metadata only the keys the agent helpers write (<see cref="AgentMetadataKeys"/>) and entries
+    /// whose value is a number or a boolean. Status messages become the failure's <c>type/code</c> (or the exception's
+    /// type), and exceptions keep their type and stack trace but lose their message. Names, ids, levels, timings, model,
+    /// usage, cost, tags and scores are kept. <see cref="Capture"/> still sees the raw values, which never leave the
+    /// process. Env: <c>LANGFUSE_PRIVACY_MODE</c>. Default false.
+    /// </summary>
+    public bool PrivacyMode { get; set; }
+
+    /// <summary>
     /// A function applied to every input, output and metadata value before it leaves the process, on the
     /// background path (never on the caller's thread). Return the value to send. If it throws, the value
     /// is replaced by <c>&lt;fully masked due to failed mask function&gt;</c>.

@@ -246,19 +246,56 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
         return observation;
     }
 
-    /// <summary>Starts a span (see <see cref="StartObservation"/>).</summary>
+    /// <summary>
+    /// Starts an observation as a child of a caller's span in another process (see <see cref="LangfuseTraceContext"/>):
+    /// it joins the caller's trace, follows the caller's sampling decision, and takes the session and user ids the
+    /// caller sent in baggage. It becomes the current observation until it ends. An invalid context starts a new trace.
+    /// </summary>
+    /// <param name="name">The observation's name.</param>
+    /// <param name="type">Its type.</param>
+    /// <param name="parent">The caller's trace context, for example from <see cref="LangfuseTraceContext.TryParse"/>.</param>
+    /// <param name="input">Its input, if known now.</param>
+    /// <returns>The observation; a <see cref="LangfuseGeneration"/> for generations and embeddings.</returns>
+    public LangfuseObservation StartObservation(string name, ObservationType type, LangfuseTraceContext parent, object? input = null)
+    {
+        var observation = parent.IsValid ? CreateRemoteChild(name, type, parent) : CreateChild(name, type, null);
+        observation.Input = input;
+        if (type != ObservationType.Event)
+        {
+            observation.MakeCurrent();
+        }
+
+        return observation;
+    }
+
+    /// <summary>
+    /// Makes observations started in the current async flow, while no observation is current, children of a caller's
+    /// span in another process, until the returned scope is disposed. This is what an HTTP server does per request
+    /// (<c>app.UseLangfuseTraceContext()</c>); it wins over <see cref="Activity.Current"/>, whose server span Langfuse
+    /// never receives. An invalid context clears it for the scope.
+    /// </summary>
+    /// <param name="context">The caller's trace context.</param>
+    /// <returns>A scope that restores the previous context when disposed.</returns>
+    public static IDisposable ContinueTrace(LangfuseTraceContext context)
+    {
+        var scope = new RemoteParentScope(ObservationContext.RemoteParent);
+        ObservationContext.RemoteParent = context;
+        return scope;
+    }
+
+    /// <summary>Starts a span (see <see cref="StartObservation(string, ObservationType, LangfuseObservation?, object?)"/>).</summary>
     /// <param name="name">The span's name.</param>
     /// <param name="input">Its input, if known now.</param>
     /// <returns>The span.</returns>
     public LangfuseObservation StartSpan(string name, object? input = null) => StartObservation(name, ObservationType.Span, null, input);
 
-    /// <summary>Starts an agent observation (see <see cref="StartObservation"/>).</summary>
+    /// <summary>Starts an agent observation (see <see cref="StartObservation(string, ObservationType, LangfuseObservation?, object?)"/>).</summary>
     /// <param name="name">The agent's name.</param>
     /// <param name="input">The task it was given.</param>
     /// <returns>The agent observation.</returns>
     public LangfuseObservation StartAgent(string name, object? input = null) => StartObservation(name, ObservationType.Agent, null, input);
 
-    /// <summary>Starts a tool observation (see <see cref="StartObservation"/>).</summary>
+    /// <summary>Starts a tool observation (see <see cref="StartObservation(string, ObservationType, LangfuseObservation?, object?)"/>).</summary>
     /// <param name="name">The tool's name.</param>
     /// <param name="input">The tool's arguments.</param>
     /// <returns>The tool observation.</returns>
@@ -493,6 +530,11 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
                 parent.TraceIdHigh, parent.TraceIdLow, Ids.NewSpanId(), parent.SpanId, false, parent.IsSampled, parent.Root, Trace: null));
         }
 
+        if (ObservationContext.RemoteParent is { IsValid: true } remote)
+        {
+            return CreateRemoteChild(name, type, remote);
+        }
+
         if (Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity
             && Ids.TryParseTraceId(activity.TraceId.ToHexString(), out var traceHigh, out var traceLow)
             && Ids.TryParseSpanId(activity.SpanId.ToHexString(), out var activitySpan))
@@ -507,6 +549,20 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
 
         var (high, low) = Ids.NewTraceId();
         return Create(type, name, new ObservationLineage(high, low, Ids.NewSpanId(), 0, false, Ids.IsSampled(high, low, _sampleRate), Root: null, Trace: null));
+    }
+
+    private LangfuseObservation CreateRemoteChild(string name, ObservationType type, in LangfuseTraceContext remote)
+    {
+        LangfuseTrace? trace = null;
+        if (remote.SessionId is not null || remote.UserId is not null)
+        {
+            trace = CreateTrace(remote.TraceIdHigh, remote.TraceIdLow);
+            trace.SessionId = remote.SessionId;
+            trace.UserId = remote.UserId;
+        }
+
+        return Create(type, name, new ObservationLineage(
+            remote.TraceIdHigh, remote.TraceIdLow, Ids.NewSpanId(), remote.ParentSpanId, true, remote.IsSampled, Root: null, trace));
     }
 
     private LangfuseObservation Create(ObservationType type, string name, in ObservationLineage lineage)
@@ -536,6 +592,19 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
         _ownedHttpClient?.Dispose();
         _ownedLoggerFactory?.Dispose();
         _metrics.Dispose();
+    }
+
+    private sealed class RemoteParentScope(LangfuseTraceContext previous) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                ObservationContext.RemoteParent = previous;
+            }
+        }
     }
 
     private static string ResolveServiceName(string? configured)

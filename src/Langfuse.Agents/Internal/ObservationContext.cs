@@ -10,4 +10,13 @@ internal static class ObservationContext
         get => CurrentSlot.Value;
         set => CurrentSlot.Value = value;
     }
+
+    private static readonly AsyncLocal<LangfuseTraceContext> RemoteParentSlot = new();
+
+    /// <summary>A caller's trace context (from another process) that root observations of this flow continue.</summary>
+    public static LangfuseTraceContext RemoteParent
+    {
+        get => RemoteParentSlot.Value;
+        set => RemoteParentSlot.Value = value;
+    }
 }

@@ -6,9 +6,9 @@ namespace Langfuse.Agents.Tests.EndToEnd;
 /// <summary>Runs a built .NET app of this repository as a child process with a clean LANGFUSE_* environment.</summary>
 internal static class ChildProcess
 {
-    public static async Task<Run> RunAsync(string dll, IReadOnlyDictionary<string, string> environment, TimeSpan? timeout = null)
+    public static async Task<Run> RunAsync(string dll, IReadOnlyDictionary<string, string> environment, TimeSpan? timeout = null, IEnumerable<string>? arguments = null)
     {
-        var start = new ProcessStartInfo("dotnet", [dll])
+        var start = new ProcessStartInfo("dotnet", [dll, .. arguments ?? []])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -60,6 +60,7 @@ internal static class LangfuseSettings
         new(nameof(LangfuseOptions.BufferRetention), "LANGFUSE_BUFFER_RETENTION", Duration(static (o, v) => o.BufferRetention = v, DurationUnit.Seconds, allowZero: false)),
         new(nameof(LangfuseOptions.BufferFullPolicy), "LANGFUSE_BUFFER_FULL_POLICY", ParseBufferFullPolicy),
         new(nameof(LangfuseOptions.BufferWriteAhead), "LANGFUSE_BUFFER_WRITE_AHEAD", Boolean(static (o, v) => o.BufferWriteAhead = v)),
+        new(nameof(LangfuseOptions.PrivacyMode), "LANGFUSE_PRIVACY_MODE", Boolean(static (o, v) => o.PrivacyMode = v)),
     ];
 
     private const string Ignored = ", so it is ignored";

@@ -13,13 +13,16 @@ namespace Langfuse.Agents.Internal.Export;
 
 /// <summary>
 /// Turns completed observations and scores into <see cref="PreparedObservation"/> / <see cref="PreparedScore"/>:
-/// applies the user's mask, serializes values to JSON and enforces the per-item size limit. Runs on the
-/// background path only, so none of this costs the caller anything.
+/// applies privacy mode and the user's mask, serializes values to JSON and enforces the per-item size limit. Runs on
+/// the background path only, so none of this costs the caller anything.
 /// </summary>
 internal sealed class ObservationPreparer
 {
     public const string MaskFailedValue = "<fully masked due to failed mask function>";
     public const string TruncatedValue = "<truncated due to size exceeding limit>";
+
+    /// <summary>What a text score's value becomes in privacy mode (Langfuse requires 1 to 500 characters).</summary>
+    public const string PrivacyRedactedText = "<redacted in privacy mode>";
 
     // Metadata must stay a JSON object on the wire, so the marker goes inside one.
     private const string TruncatedMetadata = "{\"truncated\":\"" + TruncatedValue + "\"}";
@@ -33,6 +36,7 @@ internal sealed class ObservationPreparer
     };
 
     private readonly Func<object?, object?>? _mask;
+    private readonly bool _privacyMode;
     private readonly JsonSerializerOptions _jsonOptions;
     private readonly int _maxEventBytes;
     private readonly string? _defaultEnvironment;
@@ -43,6 +47,7 @@ internal sealed class ObservationPreparer
     public ObservationPreparer(LangfuseOptions options, ILogger logger)
     {
         _mask = options.Mask;
+        _privacyMode = options.PrivacyMode;
         _jsonOptions = options.JsonSerializerOptions ?? DefaultJsonOptions;
         if (_jsonOptions.TypeInfoResolver is null)
         {
@@ -60,20 +65,21 @@ internal sealed class ObservationPreparer
     {
         var trace = observation.TraceIfCreated; // null: nobody set trace-level properties, so only defaults apply
         var generation = observation as LangfuseGeneration;
-        var (input, inputPlain) = Value(observation.Input, masked: true);
-        var (output, outputPlain) = Value(observation.Output, masked: true);
-        var metadata = MapJson(observation.MetadataItems, masked: true);
+        var privacy = _privacyMode; // free text is never serialized (nor masked) in privacy mode, so it cannot leak
+        var (input, inputPlain) = privacy ? default : Value(observation.Input, masked: true);
+        var (output, outputPlain) = privacy ? default : Value(observation.Output, masked: true);
+        var metadata = MapJson(privacy ? StructuralOnly(observation.MetadataItems) : observation.MetadataItems, masked: true);
         string? traceInput = null, traceOutput = null;
         bool traceInputPlain = false, traceOutputPlain = false;
-        if (observation.IsLocalRoot && trace is not null)
+        if (observation.IsLocalRoot && trace is not null && !privacy)
         {
             (traceInput, traceInputPlain) = Value(trace.Input, masked: true);
             (traceOutput, traceOutputPlain) = Value(trace.Output, masked: true);
         }
 
-        var traceMetadata = trace is null || trace.MetadataSnapshot.IsEmpty ? null : Value(trace.MetadataSnapshot, masked: true).Json;
+        var traceMetadata = trace is null || trace.MetadataSnapshot.IsEmpty || privacy ? null : Value(trace.MetadataSnapshot, masked: true).Json;
         var exception = observation.Exception is { } ex
-            ? new RecordedException(ex.GetType().FullName ?? ex.GetType().Name, ex.Message, ex.StackTrace)
+            ? new RecordedException(ex.GetType().FullName ?? ex.GetType().Name, privacy ? string.Empty : ex.Message, ex.StackTrace)
             : null;
 
         var prepared = new PreparedObservation
@@ -94,7 +100,7 @@ internal sealed class ObservationPreparer
             OutputIsPlainString = outputPlain,
             Metadata = metadata,
             Level = observation.Level,
-            StatusMessage = observation.StatusMessage,
+            StatusMessage = privacy ? StructuralStatus(observation) : observation.StatusMessage,
             Version = observation.Version,
             Exception = exception,
             Model = generation?.Model,
@@ -123,21 +129,92 @@ internal sealed class ObservationPreparer
         return Fit(prepared) ? prepared : null;
     }
 
-    /// <summary>Prepares one score.</summary>
+    /// <summary>Prepares one score; in privacy mode without its comment, its text value or free-text metadata.</summary>
     public PreparedScore Prepare(LangfuseScore score) => new()
     {
         Id = score.Id,
         EventId = score.Id + "-score",
         Name = score.Name,
-        Value = score.Value,
+        Value = _privacyMode && score.Value.DataType == ScoreDataType.Text ? ScoreValue.FromText(PrivacyRedactedText) : score.Value,
         Timestamp = score.Timestamp,
-        Comment = score.Comment,
+        Comment = _privacyMode ? null : score.Comment,
         TraceId = score.TraceId,
         ObservationId = score.ObservationId,
         SessionId = score.SessionId,
-        Metadata = score.Metadata is { Count: > 0 } m ? Value(m, masked: true).Json : null,
+        Metadata = ScoreMetadata(score.Metadata),
         Environment = score.Environment ?? _defaultEnvironment,
     };
+
+    private string? ScoreMetadata(IReadOnlyDictionary<string, object?>? metadata)
+    {
+        if (metadata is not { Count: > 0 })
+        {
+            return null;
+        }
+
+        if (!_privacyMode)
+        {
+            return Value(metadata, masked: true).Json;
+        }
+
+        var kept = StructuralOnly([.. metadata]);
+        return MapJson(kept, masked: true);
+    }
+
+    /// <summary>
+    /// Privacy mode's metadata: the keys the agent helpers write (codes and names by contract) and entries whose value
+    /// is a number or a boolean; every other value may be free text, so it goes.
+    /// </summary>
+    private static ReadOnlySpan<KeyValuePair<string, object?>> StructuralOnly(ReadOnlySpan<KeyValuePair<string, object?>> items)
+    {
+        List<KeyValuePair<string, object?>>? kept = null;
+        for (var i = 0; i < items.Length; i++)
+        {
+            var item = items[i];
+            if (IsStructural(item))
+            {
+                kept?.Add(item);
+            }
+            else if (kept is null)
+            {
+                kept = new List<KeyValuePair<string, object?>>(items.Length);
+                kept.AddRange(items[..i]);
+            }
+        }
+
+        return kept is null ? items : kept.ToArray();
+
+        static bool IsStructural(KeyValuePair<string, object?> item) =>
+            AgentMetadataKeys.All.Contains(item.Key)
+            || item.Value is bool or sbyte or byte or short or ushort or int or uint or long or ulong or float or double or decimal;
+    }
+
+    /// <summary>
+    /// Privacy mode's status message: the failure's <c>type/code</c> when the agent helpers recorded one, else the
+    /// exception's type; never message text.
+    /// </summary>
+    private static string? StructuralStatus(LangfuseObservation observation)
+    {
+        string? type = null, code = null;
+        foreach (var (key, value) in observation.MetadataItems)
+        {
+            if (key == AgentMetadataKeys.FailureType)
+            {
+                type = value as string;
+            }
+            else if (key == AgentMetadataKeys.FailureCode)
+            {
+                code = value as string;
+            }
+        }
+
+        if (type is not null && code is not null)
+        {
+            return $"{type}/{code}";
+        }
+
+        return observation.Exception?.GetType().Name;
+    }
 
     /// <summary>
     /// Keeps an item under the per-event limit the way the official SDKs do: the largest of input, output and

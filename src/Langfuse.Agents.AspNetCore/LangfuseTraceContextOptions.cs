@@ -1,0 +1,12 @@
+namespace Langfuse.Agents.AspNetCore;
+
+/// <summary>How <c>app.UseLangfuseTraceContext()</c> reads the caller's trace context.</summary>
+public sealed class LangfuseTraceContextOptions
+{
+    /// <summary>
+    /// Take the session and user ids from the W3C <c>baggage</c> header (<c>langfuse_session_id</c>,
+    /// <c>langfuse_user_id</c>) and put them on the trace's observations in this service. Default: <see langword="true"/>
+    /// (a caller sends them only when it opted in with <see cref="LangfusePropagationHandler.IncludeBaggage"/>).
+    /// </summary>
+    public bool ReadBaggage { get; set; } = true;
+}
