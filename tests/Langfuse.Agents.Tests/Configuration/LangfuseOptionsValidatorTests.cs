@@ -9,7 +9,7 @@ namespace Langfuse.Agents.Tests.Configuration;
 
 public sealed class LangfuseOptionsValidatorTests
 {
-    private const string Secret = "sk-lf-77aa66bb-VALIDATOR-SECRET";
+    private const string Secret = "sk-lf-VALIDATOR-SECRET";
 
     // Each case breaks exactly one option; the expected text is the option and its variable.
     private static readonly Dictionary<string, (Action<LangfuseOptions> Break, string Expected)> InvalidCases = new()

@@ -10,8 +10,8 @@ namespace Langfuse.Agents.Tests.Configuration;
 
 public sealed class LangfuseSettingsReaderTests
 {
-    private const string Secret = "sk-lf-0f1e2d3c-SECRET-VALUE";
-    private const string Public = "pk-lf-9a8b7c6d-PUBLIC-VALUE";
+    private const string Secret = "sk-lf-READER-SECRET";
+    private const string Public = "pk-lf-READER-PUBLIC";
 
     public static TheoryData<string, string, string, object?> ValidVariables => new()
     {
