@@ -19,38 +19,17 @@ namespace Langfuse.Agents.Tests.EndToEnd;
 /// until every background actor is parked on the clock with no request in flight; so request counts per advanced
 /// interval are exact properties of the SDK, not of the machine's speed.
 /// </remarks>
-public sealed class DurableDeliveryTests : IAsyncLifetime, IDisposable
+public sealed class DurableDeliveryTests : EndToEndTestBase
 {
-    private const string PublicKey = "pk-lf-test";
-    private const string SecretKey = "sk-lf-test";
-
     /// <summary>Polly's attempt timeout in fake-clock tests: an odd value, so its timers can be told from the waits.</summary>
     private static readonly TimeSpan FakeAttemptTimeout = TimeSpan.FromSeconds(599);
     /// <summary>FlushAsync's timeout, also an odd value: its timer (on the tracer's clock) is neither a request nor a wait.</summary>
     private static readonly TimeSpan FlushTimeout = TimeSpan.FromMilliseconds(9_876);
-    private static readonly TimeSpan RealTimeGuard = TimeSpan.FromSeconds(10);
 
-    private readonly CapturingLoggerFactory _logs = new();
-    private readonly List<LangfuseTracer> _tracers = [];
-    private readonly List<FakeLangfuseServer> _servers = [];
-    private readonly List<string> _secrets = [PublicKey, SecretKey, Convert.ToBase64String(Encoding.UTF8.GetBytes($"{PublicKey}:{SecretKey}"))];
     private readonly string _bufferRoot = Directory.CreateTempSubdirectory("langfuse-durable-e2e-").FullName;
 
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
+    protected override void CleanUp()
     {
-        foreach (var tracer in _tracers)
-        {
-            await tracer.ShutdownAsync(TimeSpan.Zero).WaitAsync(RealTimeGuard);
-            await tracer.DisposeAsync();
-        }
-
-        foreach (var server in _servers)
-        {
-            await server.DisposeAsync();
-        }
-
         try
         {
             Directory.Delete(_bufferRoot, recursive: true);
@@ -59,12 +38,7 @@ public sealed class DurableDeliveryTests : IAsyncLifetime, IDisposable
         {
             // Best effort: a temp directory.
         }
-
-        var leaks = _logs.Lines.Where(line => _secrets.Any(secret => line.Contains(secret, StringComparison.Ordinal))).ToList();
-        leaks.ShouldBeEmpty("no log line may contain a key or the Basic credentials");
     }
-
-    public void Dispose() => _logs.Dispose();
 
     // ---- What goes to disk ---------------------------------------------------------------------------------
 
@@ -86,7 +60,7 @@ public sealed class DurableDeliveryTests : IAsyncLifetime, IDisposable
         stats.Exported.ShouldBe(0);
         stats.DroppedTotal.ShouldBe(0, "nothing is dropped while there is a disk");
         SegmentFiles().ShouldNotBeEmpty();
-        _logs.Entries.Count(e => e.EventId.Id == 31).ShouldBe(1, "one line for the outage, not one per batch");
+        Logs.Entries.Count(e => e.EventId.Id == 31).ShouldBe(1, "one line for the outage, not one per batch");
         AssertAccounting(tracer);
 
         server.Heal();
@@ -122,7 +96,7 @@ public sealed class DurableDeliveryTests : IAsyncLifetime, IDisposable
         // Two failures open the circuit (a third attempt may race the second: the exporter and the forwarder share it);
         // after that nothing is sent while it is open, though five batches were written and the forwarder woken five times.
         server.Requests.Count.ShouldBeInRange(2, 3, server.Describe());
-        _logs.Entries.ShouldContain(e => e.EventId.Id == 12);
+        Logs.Entries.ShouldContain(e => e.EventId.Id == 12);
         var stats = tracer.GetStatistics();
         stats.Spilled.ShouldBe(5, stats.ToString());
         stats.Buffered.ShouldBe(5, stats.ToString());
@@ -133,7 +107,7 @@ public sealed class DurableDeliveryTests : IAsyncLifetime, IDisposable
         await clock.StepUntilAsync(TimeSpan.FromSeconds(5), maxSteps: 12, () => tracer.GetStatistics().Buffered == 0, "the backlog to drain");
 
         server.Spans.Select(s => s.Name).ShouldBe(["batch-1", "batch-2", "batch-3", "batch-4", "batch-5"], "oldest first");
-        _logs.Entries.ShouldContain(e => e.EventId.Id == 13);
+        Logs.Entries.ShouldContain(e => e.EventId.Id == 13);
         AssertAccounting(tracer);
     }
 
@@ -161,7 +135,7 @@ public sealed class DurableDeliveryTests : IAsyncLifetime, IDisposable
         stats.Dropped[DropReason.Shutdown].ShouldBe(0, stats.ToString());
         stats.Spilled.ShouldBe(4, stats.ToString());
         stats.Buffered.ShouldBe(4, stats.ToString());
-        _logs.Entries.ShouldContain(e => e.EventId.Id == 21);
+        Logs.Entries.ShouldContain(e => e.EventId.Id == 21);
         AssertAccounting(first);
         await first.DisposeAsync();
         SegmentFiles().ShouldNotBeEmpty();
@@ -243,7 +217,7 @@ public sealed class DurableDeliveryTests : IAsyncLifetime, IDisposable
         }
 
         server.Requests.Count.ShouldBe(1, "while paused, later batches go to disk without a request");
-        var paused = _logs.Entries.Where(e => e.EventId.Id == 30).ToList();
+        var paused = Logs.Entries.Where(e => e.EventId.Id == 30).ToList();
         paused.Count.ShouldBe(1, "one clear line, not one per batch");
         paused[0].Level.ShouldBe(Microsoft.Extensions.Logging.LogLevel.Error);
         paused[0].Message.ShouldContain($"HTTP {status}");
@@ -260,7 +234,7 @@ public sealed class DurableDeliveryTests : IAsyncLifetime, IDisposable
         }
 
         server.Requests.Count.ShouldBeInRange(3, 5, server.Describe());
-        _logs.Entries.Count(e => e.EventId.Id == 30).ShouldBe(server.Requests.Count, "one line per pause");
+        Logs.Entries.Count(e => e.EventId.Id == 30).ShouldBe(server.Requests.Count, "one line per pause");
         tracer.GetStatistics().Buffered.ShouldBe(3);
         AssertAccounting(tracer);
 
@@ -587,7 +561,7 @@ public sealed class DurableDeliveryTests : IAsyncLifetime, IDisposable
         var stats = tracer.GetStatistics();
         stats.Dropped[DropReason.DiskError].ShouldBe(3, stats.ToString());
         stats.Buffered.ShouldBe(0);
-        _logs.Entries.Count(e => e.EventId.Id == 62).ShouldBe(1, "one warning until a write succeeds");
+        Logs.Entries.Count(e => e.EventId.Id == 62).ShouldBe(1, "one warning until a write succeeds");
         SegmentFiles().ShouldBeEmpty();
         AssertAccounting(tracer);
 
@@ -599,7 +573,7 @@ public sealed class DurableDeliveryTests : IAsyncLifetime, IDisposable
         stats = tracer.GetStatistics();
         stats.Buffered.ShouldBe(2, stats.ToString());
         stats.Dropped[DropReason.DiskError].ShouldBe(3);
-        _logs.Entries.ShouldContain(e => e.EventId.Id == 63);
+        Logs.Entries.ShouldContain(e => e.EventId.Id == 63);
         AssertAccounting(tracer);
 
         server.Heal();
@@ -652,12 +626,6 @@ public sealed class DurableDeliveryTests : IAsyncLifetime, IDisposable
         server.Clear();
     }
 
-    private static LangfuseObservation EndSpan(LangfuseTracer tracer, string name)
-    {
-        using var root = tracer.StartTrace(name);
-        return root;
-    }
-
     private static async Task FlushAsync(LangfuseTracer tracer) =>
         (await tracer.FlushAsync(FlushTimeout).WaitAsync(RealTimeGuard)).ShouldBeTrue("the flush finished in time");
 
@@ -666,32 +634,19 @@ public sealed class DurableDeliveryTests : IAsyncLifetime, IDisposable
     {
         while (true)
         {
-            var entries = _logs.Entries;
+            var entries = Logs.Entries;
             var replayed = entries.Where(e => e.EventId.Id == 32).Sum(e => Convert.ToInt64(e.Value("Count"), System.Globalization.CultureInfo.InvariantCulture));
             if (replayed >= items)
             {
                 return;
             }
 
-            await _logs.WaitForCountAsync(_ => true, entries.Count + 1, RealTimeGuard, $"(waiting for {items} replayed items, {replayed} so far)");
+            await Logs.WaitForCountAsync(_ => true, entries.Count + 1, RealTimeGuard, $"(waiting for {items} replayed items, {replayed} so far)");
         }
     }
 
-    /// <summary>
-    /// Enqueued + Recovered = Exported + drops after enqueue (all but QueueFull and SampledOut) + Buffered + QueueDepth,
-    /// with nothing left in memory.
-    /// </summary>
-    private static void AssertAccounting(LangfuseTracer tracer) => tracer.GetStatistics().ShouldBeBalanced();
-
     private List<string> SegmentFiles() =>
         [.. Directory.EnumerateFiles(_bufferRoot, "*" + DurableQueue.SegmentExtension, SearchOption.AllDirectories)];
-
-    private async Task<FakeLangfuseServer> StartServerAsync()
-    {
-        var server = await FakeLangfuseServer.StartAsync(new FakeLangfuseOptions { PublicKey = PublicKey, SecretKey = SecretKey });
-        _servers.Add(server);
-        return server;
-    }
 
     private LangfuseTracer CreateTracer(
         FakeLangfuseServer server,
@@ -722,8 +677,8 @@ public sealed class DurableDeliveryTests : IAsyncLifetime, IDisposable
         }
 
         configure?.Invoke(options);
-        var tracer = new LangfuseTracer(options, _logs, httpClient: null, timeProvider: clock, api: null, durableFileSystem: fileSystem);
-        _tracers.Add(tracer);
+        var tracer = new LangfuseTracer(options, Logs, httpClient: null, timeProvider: clock, api: null, durableFileSystem: fileSystem);
+        Tracers.Add(tracer);
         return tracer;
     }
 

@@ -14,39 +14,8 @@ namespace Langfuse.Agents.Tests.EndToEnd;
 /// connections, an open circuit, 413 splitting, the legacy fallback, per-event errors, sampling, masking, shutdown
 /// and bad configuration. After every scenario the counters must add up, and no log line may contain a key.
 /// </summary>
-public sealed partial class FaultToleranceTests : IAsyncLifetime, IDisposable
+public sealed partial class FaultToleranceTests : EndToEndTestBase
 {
-    private const string PublicKey = "pk-lf-test";
-    private const string SecretKey = "sk-lf-test";
-    private static readonly TimeSpan RealTimeGuard = TimeSpan.FromSeconds(10);
-
-    private readonly CapturingLoggerFactory _logs = new();
-    private readonly List<LangfuseTracer> _tracers = [];
-    private readonly List<FakeLangfuseServer> _servers = [];
-    private readonly List<string> _secrets = [PublicKey, SecretKey, Base64Credentials(PublicKey, SecretKey)];
-
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
-    {
-        foreach (var tracer in _tracers)
-        {
-            // A zero budget never waits on a fake clock; whatever is left is abandoned and counted.
-            await tracer.ShutdownAsync(TimeSpan.Zero).WaitAsync(RealTimeGuard);
-            await tracer.DisposeAsync();
-        }
-
-        foreach (var server in _servers)
-        {
-            await server.DisposeAsync();
-        }
-
-        var leaks = _logs.Lines.Where(line => _secrets.Any(secret => line.Contains(secret, StringComparison.Ordinal))).ToList();
-        leaks.ShouldBeEmpty("no log line may contain a key or the Basic credentials");
-    }
-
-    public void Dispose() => _logs.Dispose();
-
     // ---- Retries -------------------------------------------------------------------------------------------
 
     [Fact]
@@ -81,7 +50,7 @@ public sealed partial class FaultToleranceTests : IAsyncLifetime, IDisposable
         server.Enqueue(FakeResponse.Status(429, retryAfter: "2"));
 
         EndSpan(tracer, "rate-limited");
-        var retry = await _logs.WaitForAsync(IsRetry, description: "a retry");
+        var retry = await Logs.WaitForAsync(IsRetry, description: "a retry");
         retry.Value("Delay").ShouldBe(TimeSpan.FromSeconds(2));
         await time.WaitForTimersAsync(1, RealTimeGuard); // Polly's delay, on the tracer's clock
 
@@ -117,7 +86,7 @@ public sealed partial class FaultToleranceTests : IAsyncLifetime, IDisposable
         server.Enqueue(FakeResponse.Status(429, retryAfter));
 
         EndSpan(tracer, "rate-limited");
-        var delay = (TimeSpan)(await _logs.WaitForAsync(IsRetry, description: "a retry")).Value("Delay")!;
+        var delay = (TimeSpan)(await Logs.WaitForAsync(IsRetry, description: "a retry")).Value("Delay")!;
 
         delay.ShouldBeInRange(TimeSpan.FromMilliseconds(minMs), TimeSpan.FromMilliseconds(maxMs));
         if (delay > TimeSpan.Zero)
@@ -148,9 +117,9 @@ public sealed partial class FaultToleranceTests : IAsyncLifetime, IDisposable
         EndSpan(tracer, "rate-limited");
         for (var retry = 1; retry <= 3; retry++)
         {
-            await _logs.WaitForCountAsync(IsRetry, retry);
+            await Logs.WaitForCountAsync(IsRetry, retry);
             server.Requests.Count.ShouldBe(retry, $"retry {retry} must not be sent before the clock moves");
-            _logs.Entries.Where(IsRetry).Last().Value("Delay").ShouldBe(RetryPolicy.MinRetryAfter);
+            Logs.Entries.Where(IsRetry).Last().Value("Delay").ShouldBe(RetryPolicy.MinRetryAfter);
             await time.WaitForTimersAsync(1, RealTimeGuard);
             time.Advance(RetryPolicy.MinRetryAfter);
         }
@@ -179,7 +148,7 @@ public sealed partial class FaultToleranceTests : IAsyncLifetime, IDisposable
         stats.Retries.ShouldBe(0);
         stats.Dropped[DropReason.Rejected].ShouldBe(1);
         var expectedEvent = status switch { 400 => 14, 401 => 23, _ => 24 };
-        _logs.Entries.ShouldContain(e => e.EventId.Id == expectedEvent && e.Message.Contains(status.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
+        Logs.Entries.ShouldContain(e => e.EventId.Id == expectedEvent && e.Message.Contains(status.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal));
         AssertAccounting(tracer);
     }
 
@@ -188,7 +157,7 @@ public sealed partial class FaultToleranceTests : IAsyncLifetime, IDisposable
     {
         const string wrongPublic = "pk-lf-wrong-0d1e2f";
         const string wrongSecret = "sk-lf-wrong-9a8b7c";
-        _secrets.AddRange([wrongPublic, wrongSecret, Base64Credentials(wrongPublic, wrongSecret)]);
+        AddSecrets(wrongPublic, wrongSecret);
         var server = await StartServerAsync();
         var tracer = CreateTracer(server, o =>
         {
@@ -200,7 +169,7 @@ public sealed partial class FaultToleranceTests : IAsyncLifetime, IDisposable
         await FlushAsync(tracer);
 
         server.Requests.Select(r => r.StatusCode).ShouldBe([401]);
-        var error = _logs.Entries.Single(e => e.EventId.Id == 23);
+        var error = Logs.Entries.Single(e => e.EventId.Id == 23);
         error.Level.ShouldBe(Microsoft.Extensions.Logging.LogLevel.Error);
         error.Message.ShouldContain("HTTP 401");
         error.Message.ShouldContain("LANGFUSE_SECRET_KEY");
@@ -239,7 +208,7 @@ public sealed partial class FaultToleranceTests : IAsyncLifetime, IDisposable
         var stats = tracer.GetStatistics();
         stats.Retries.ShouldBe(3);
         stats.Dropped[DropReason.ExportFailed].ShouldBe(2);
-        _logs.Entries.ShouldContain(e => e.EventId.Id == 14 && e.Message.Contains("export_failed", StringComparison.Ordinal));
+        Logs.Entries.ShouldContain(e => e.EventId.Id == 14 && e.Message.Contains("export_failed", StringComparison.Ordinal));
         AssertAccounting(tracer);
     }
 
@@ -263,7 +232,7 @@ public sealed partial class FaultToleranceTests : IAsyncLifetime, IDisposable
         EndSpan(tracer, "failed-2");
         await FlushAsync(tracer);
         server.Requests.Count.ShouldBe(2);
-        _logs.Entries.ShouldContain(e => e.EventId.Id == 12);
+        Logs.Entries.ShouldContain(e => e.EventId.Id == 12);
 
         EndSpan(tracer, "skipped");
         await FlushAsync(tracer);
@@ -278,7 +247,7 @@ public sealed partial class FaultToleranceTests : IAsyncLifetime, IDisposable
         await FlushAsync(tracer);
 
         server.Spans.Select(s => s.Name).ShouldBe(["recovered"]);
-        _logs.Entries.ShouldContain(e => e.EventId.Id == 13);
+        Logs.Entries.ShouldContain(e => e.EventId.Id == 13);
         AssertAccounting(tracer);
     }
 
@@ -319,7 +288,7 @@ public sealed partial class FaultToleranceTests : IAsyncLifetime, IDisposable
         server.Spans.Select(s => s.Name).ShouldBe(["small"]);
         var stats = tracer.GetStatistics();
         stats.Dropped[DropReason.TooLarge].ShouldBe(1);
-        _logs.Entries.ShouldContain(e => e.EventId.Id == 19);
+        Logs.Entries.ShouldContain(e => e.EventId.Id == 19);
         AssertAccounting(tracer);
     }
 
@@ -386,7 +355,7 @@ public sealed partial class FaultToleranceTests : IAsyncLifetime, IDisposable
         await FlushAsync(tracer);
 
         server.Requests.Count(r => r.Path == FakeLangfuseServer.OtlpPath).ShouldBe(1);
-        _logs.Entries.Count(e => e.EventId.Id == 16).ShouldBe(1, "the fallback is announced once");
+        Logs.Entries.Count(e => e.EventId.Id == 16).ShouldBe(1, "the fallback is announced once");
         server.IngestionEvents.Where(e => e.Type == "span-create").Select(e => e.BodyId).Order().ShouldBe(ids.Order());
         server.Violations.ShouldBeEmpty();
         tracer.GetStatistics().Exported.ShouldBe(4);
@@ -442,7 +411,7 @@ public sealed partial class FaultToleranceTests : IAsyncLifetime, IDisposable
         var stats = tracer.GetStatistics();
         stats.Dropped[DropReason.Rejected].ShouldBe(2);
         stats.Exported.ShouldBe(1);
-        _logs.Entries.ShouldContain(e => e.EventId.Id == 15 && e.Message.Contains("not accepted", StringComparison.Ordinal));
+        Logs.Entries.ShouldContain(e => e.EventId.Id == 15 && e.Message.Contains("not accepted", StringComparison.Ordinal));
         AssertAccounting(tracer);
     }
 
@@ -488,7 +457,7 @@ public sealed partial class FaultToleranceTests : IAsyncLifetime, IDisposable
         server.FailEvent(e => e.Type == "score-create", status: 500, times: 1);
 
         var score = tracer.ScoreSession("session-1", "quality", 1)!;
-        await _logs.WaitForAsync(e => e.EventId.Id == 17, description: "the first 207"); // its per-event 500 is read next
+        await Logs.WaitForAsync(e => e.EventId.Id == 17, description: "the first 207"); // its per-event 500 is read next
         await time.WaitForTimersAsync(1, TimeSpan.FromSeconds(5)); // the per-event back-off, on the tracer's clock
         server.Requests.Count.ShouldBe(1);
 
@@ -540,7 +509,7 @@ public sealed partial class FaultToleranceTests : IAsyncLifetime, IDisposable
         var stats = tracer.GetStatistics();
         stats.Dropped[DropReason.Rejected].ShouldBe(1);
         stats.Exported.ShouldBe(1);
-        _logs.Entries.ShouldContain(e => e.EventId.Id == 15 && e.Message.Contains(message, StringComparison.Ordinal));
+        Logs.Entries.ShouldContain(e => e.EventId.Id == 15 && e.Message.Contains(message, StringComparison.Ordinal));
         AssertAccounting(tracer);
     }
 
@@ -625,7 +594,7 @@ public sealed partial class FaultToleranceTests : IAsyncLifetime, IDisposable
         received.Attr("langfuse.observation.output").ShouldBe(ObservationPreparer.MaskFailedValue);
         received.Attr("langfuse.observation.metadata").ShouldNotBeNull().ShouldContain(ObservationPreparer.MaskFailedValue);
         server.Requests.Single().BodyText.ShouldNotContain("secret");
-        _logs.Entries.ShouldContain(e => e.EventId.Id == 22 && e.Message.Contains(nameof(InvalidOperationException), StringComparison.Ordinal));
+        Logs.Entries.ShouldContain(e => e.EventId.Id == 22 && e.Message.Contains(nameof(InvalidOperationException), StringComparison.Ordinal));
         tracer.GetStatistics().Exported.ShouldBe(1);
         AssertAccounting(tracer);
     }
@@ -726,7 +695,7 @@ public sealed partial class FaultToleranceTests : IAsyncLifetime, IDisposable
         var stats = tracer.GetStatistics();
         (stats.Dropped[DropReason.Shutdown] + stats.Dropped[DropReason.ExportFailed]).ShouldBe(3);
         stats.Dropped[DropReason.Shutdown].ShouldBeGreaterThanOrEqualTo(2, "two spans never left the queue");
-        _logs.Entries.ShouldContain(e => e.EventId.Id == 21);
+        Logs.Entries.ShouldContain(e => e.EventId.Id == 21);
         AssertAccounting(tracer);
     }
 
@@ -814,7 +783,7 @@ public sealed partial class FaultToleranceTests : IAsyncLifetime, IDisposable
         });
 
         tracer.IsExporting.ShouldBeFalse();
-        var errors = _logs.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning).ToList();
+        var errors = Logs.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning).ToList();
         var error = errors.ShouldHaveSingleItem();
         error.EventId.Id.ShouldBe(2);
         error.Message.ShouldContain("SampleRate (LANGFUSE_SAMPLE_RATE)");
@@ -839,32 +808,11 @@ public sealed partial class FaultToleranceTests : IAsyncLifetime, IDisposable
 
     private static bool IsRetry(CapturedLogEntry entry) => entry.EventId.Id == 11;
 
-    private static string Base64Credentials(string publicKey, string secretKey) =>
-        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{publicKey}:{secretKey}"));
-
-    private static LangfuseObservation EndSpan(LangfuseTracer tracer, string name, object? input = null)
-    {
-        using var root = tracer.StartTrace(name, input: input);
-        return root;
-    }
-
     private static async Task FlushAsync(LangfuseTracer tracer) =>
         (await tracer.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard)).ShouldBeTrue("the flush finished in time");
 
-    /// <summary>Enqueued == Exported + every drop that happens after enqueueing, and nothing is left queued.</summary>
-    private static void AssertAccounting(LangfuseTracer tracer) => tracer.GetStatistics().ShouldBeBalanced();
-
     [GeneratedRegex(@"[\w.+-]+@[\w-]+\.[\w.]+", RegexOptions.CultureInvariant)]
     private static partial Regex EmailPattern();
-
-    private async Task<FakeLangfuseServer> StartServerAsync(Action<FakeLangfuseOptions>? configure = null)
-    {
-        var options = new FakeLangfuseOptions { PublicKey = PublicKey, SecretKey = SecretKey };
-        configure?.Invoke(options);
-        var server = await FakeLangfuseServer.StartAsync(options);
-        _servers.Add(server);
-        return server;
-    }
 
     private LangfuseTracer CreateTracer(FakeLangfuseServer server, Action<LangfuseOptions>? configure = null, TimeProvider? time = null) =>
         CreateTracer(server.BaseUrl, configure, time);
@@ -887,8 +835,8 @@ public sealed partial class FaultToleranceTests : IAsyncLifetime, IDisposable
             BufferEnabled = false, // these scenarios are about the in-memory path; DurableDeliveryTests cover the disk
         };
         configure?.Invoke(options);
-        var tracer = new LangfuseTracer(options, _logs, httpClient: null, timeProvider: time);
-        _tracers.Add(tracer);
+        var tracer = new LangfuseTracer(options, Logs, httpClient: null, timeProvider: time);
+        Tracers.Add(tracer);
         return tracer;
     }
 }
