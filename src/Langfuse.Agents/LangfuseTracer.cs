@@ -162,8 +162,9 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
     }
 
     /// <summary>
-    /// A process-wide tracer configured from environment variables, created on first use. It flushes when the
-    /// process exits, within <see cref="LangfuseOptions.ShutdownTimeout"/>.
+    /// The process-wide tracer that <see cref="ObserveAttribute"/> uses. Under dependency injection it is the tracer
+    /// <c>services.AddLangfuse()</c> registered (once the host has started); otherwise one configured from environment
+    /// variables, created on first use, that flushes when the process exits within <see cref="LangfuseOptions.ShutdownTimeout"/>.
     /// </summary>
     public static LangfuseTracer Default
     {
@@ -191,6 +192,37 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
 
     /// <summary>The observation open in the current async flow, or <see langword="null"/>.</summary>
     public static LangfuseObservation? CurrentObservation => ObservationContext.Current;
+
+    /// <summary>
+    /// Makes a host's tracer the process-wide default when none exists yet, so [Observe] and code using
+    /// <see cref="Default"/> share the configured tracer instead of creating a second one from the environment.
+    /// The host flushes it; no process-exit handler is added.
+    /// </summary>
+    internal static bool TrySetDefault(LangfuseTracer tracer)
+    {
+        lock (DefaultGate)
+        {
+            if (s_default is not null)
+            {
+                return ReferenceEquals(s_default, tracer);
+            }
+
+            Volatile.Write(ref s_default, tracer);
+            return true;
+        }
+    }
+
+    /// <summary>Forgets a default set by <see cref="TrySetDefault"/> when its host stops with it.</summary>
+    internal static void ClearDefault(LangfuseTracer tracer)
+    {
+        lock (DefaultGate)
+        {
+            if (ReferenceEquals(s_default, tracer))
+            {
+                Volatile.Write(ref s_default, null);
+            }
+        }
+    }
 
     /// <summary>Whether this tracer sends to Langfuse (keys set, configuration valid, tracing enabled, not disposed).</summary>
     public bool IsExporting => _pipeline is not null && Volatile.Read(ref _disposed) == 0;

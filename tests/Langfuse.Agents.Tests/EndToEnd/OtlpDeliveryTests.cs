@@ -146,6 +146,7 @@ public sealed class OtlpDeliveryTests : IAsyncLifetime
         host.Services.GetRequiredService<LangfuseTracer>().ShouldBeSameAs(tracer);
         host.Services.GetServices<IHostedService>().Count().ShouldBe(1);
         tracer.IsExporting.ShouldBeTrue();
+        LangfuseTracer.Default.ShouldBeSameAs(tracer, "[Observe] and LangfuseTracer.Default use the host's tracer");
 
         using (tracer.StartTrace("from-di"))
         {
