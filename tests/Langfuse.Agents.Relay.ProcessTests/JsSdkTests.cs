@@ -27,4 +27,44 @@ public sealed class JsSdkTests
         upstream.Violations.ShouldBeEmpty();
         await Delivery.WaitForAllAsync(upstream, script == "otlp.mjs" ? run.Acked : [], script == "otlp.mjs" ? [] : run.Acked, TimeSpan.FromSeconds(5));
     }
+
+    /// <summary>
+    /// Done-when of the relay: with the upstream down, the official JS SDKs (OTLP through @langfuse/otel on
+    /// @opentelemetry/sdk-node, and legacy batch through langfuse 3.x) send to the relay, changing only their base URL;
+    /// the relay is SIGKILLed and restarted on its buffer directory; once the upstream is back, every span and every
+    /// batch event the relay acknowledged to them reaches it.
+    /// </summary>
+    [Fact]
+    public async Task JsSdks_UpstreamDown_RelaySigkilledAndRestarted_EveryAcknowledgedSpanAndEventArrives()
+    {
+        await using var upstream = await FakeLangfuseServer.StartAsync(new FakeLangfuseOptions { Version = FakeLangfuseVersion.V3 });
+        upstream.FailAll(503);
+        using var buffer = new TempDirectory();
+        var config = new RelayConfig(upstream, buffer.Path);
+        var first = await RelayProcess.StartAsync(config);
+        JsRun otlp, legacy;
+        try
+        {
+            var runs = await Task.WhenAll(
+                JsClients.RunAsync("otlp.mjs", first.BaseUrl, RelayConfig.ClientPublicKey, RelayConfig.ClientSecretKey, traces: 10),
+                JsClients.RunAsync("legacy.mjs", first.BaseUrl, RelayConfig.ClientPublicKey, RelayConfig.ClientSecretKey, traces: 10));
+            (otlp, legacy) = (runs[0], runs[1]);
+        }
+        finally
+        {
+            await first.KillAndWaitAsync();
+        }
+
+        otlp.Failed.ShouldBeEmpty(otlp.Output + first.Output);
+        otlp.Acked.Count.ShouldBe(30, otlp.Output);
+        legacy.Failed.ShouldBeEmpty(legacy.Output + first.Output);
+        legacy.Acked.Count.ShouldBe(60, legacy.Output);
+        upstream.Spans.ShouldBeEmpty();
+        upstream.IngestionEvents.ShouldBeEmpty();
+
+        await using var second = await RelayProcess.StartAsync(config);
+        upstream.Heal();
+        await Delivery.WaitForAllAsync(upstream, otlp.Acked, legacy.Acked, DeliveryTimeout, () => $"first relay:\n{first.Output}\nsecond relay:\n{second.Output}");
+        upstream.Violations.ShouldBeEmpty();
+    }
 }

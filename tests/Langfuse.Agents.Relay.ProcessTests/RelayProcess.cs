@@ -16,7 +16,16 @@ internal sealed record RelayConfig(FakeLangfuseServer Upstream, string BufferDir
     /// <summary><c>--urls</c>; a fixed port lets a restarted relay take over its predecessor's address.</summary>
     public string Urls { get; init; } = "http://127.0.0.1:0";
 
-    public IReadOnlyDictionary<string, string> Extra { get; init; } = new Dictionary<string, string>();
+    /// <summary>
+    /// More variables. By default the forwarder's retry delays are short (100 ms base, 1 s cap, 1 s circuit break), so that
+    /// a healed upstream is noticed within a second or two: operator settings, not test hooks.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Extra { get; init; } = new Dictionary<string, string>
+    {
+        ["LANGFUSE_RETRY_BASE_DELAY_MS"] = "100",
+        ["LANGFUSE_MAX_RETRY_DELAY"] = "1",
+        ["LANGFUSE_CIRCUIT_BREAK_DURATION"] = "1",
+    };
 
     public Dictionary<string, string> Environment()
     {
