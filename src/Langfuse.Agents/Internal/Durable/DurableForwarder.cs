@@ -313,7 +313,7 @@ internal sealed class DurableForwarder : IAsyncDisposable
                 {
                     var single = new JsonObject { ["batch"] = new JsonArray(node!.DeepClone()) };
                     ReportRejected(
-                        record with { ItemCount = isItem ? 1 : 0, Payload = System.Text.Encoding.UTF8.GetBytes(single.ToJsonString()), ContentEncoding = null },
+                        record with { ItemCount = 1, Payload = System.Text.Encoding.UTF8.GetBytes(single.ToJsonString()), ContentEncoding = null }, // one event
                         $"HTTP {error.Status}: {error.Message}{(string.IsNullOrEmpty(error.ErrorText) ? string.Empty : ": " + error.ErrorText)}");
                 }
             }
