@@ -148,7 +148,7 @@ public sealed class HostileInputTests
 
             answers.ShouldAllBe(a => a.Status == 200 || a.Status == 207);
             var slowest = answers.Max(a => a.Took);
-            slowest.ShouldBeLessThan(TimeSpan.FromSeconds(3), $"the slowest of 40 requests beside 41 slow clients took {slowest}");
+            slowest.ShouldBeLessThan(TimeSpan.FromSeconds(5), $"the slowest of 40 requests beside 41 slow clients took {slowest}");
             await Delivery.WaitForAllAsync(upstream, payloads.SelectMany(p => p.SpanIds), payloads.SelectMany(p => p.EventIds), TimeSpan.FromSeconds(30), () => relay.Output);
         }
         finally
