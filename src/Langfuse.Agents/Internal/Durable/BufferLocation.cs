@@ -27,7 +27,8 @@ internal static class BufferLocation
         return $"{host}_{baseUrl.Port}-{digest}";
     }
 
-    private static string DefaultRoot(Func<string, string?> getVariable)
+    /// <summary>The per-user buffer root (<c>{state dir}/langfuse-agents/buffer</c>); the relay keeps its own directory beside it.</summary>
+    public static string DefaultRoot(Func<string, string?> getVariable)
     {
         string stateHome;
         if (OperatingSystem.IsWindows())

@@ -24,6 +24,7 @@ internal sealed class DurableForwarder : IAsyncDisposable
     private readonly LangfuseMetrics _metrics;
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
+    private readonly Action<DurableRecord, string>? _onRejected;
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _drainGate = new();
@@ -38,7 +39,8 @@ internal sealed class DurableForwarder : IAsyncDisposable
         DeliveryGate gate,
         LangfuseMetrics metrics,
         ILogger logger,
-        TimeProvider timeProvider)
+        TimeProvider timeProvider,
+        Action<DurableRecord, string>? onRejected = null)
     {
         _queue = queue;
         _api = api;
@@ -47,12 +49,23 @@ internal sealed class DurableForwarder : IAsyncDisposable
         _metrics = metrics;
         _logger = logger;
         _timeProvider = timeProvider;
+        _onRejected = onRejected;
     }
 
     public void Start() => _loop ??= Task.Run(RunAsync);
 
     /// <summary>Something was appended, or the upstream looks healthy again: look at the disk now.</summary>
-    public void Wake() => _wake.Release();
+    /// <remarks>
+    /// Coalesced: one pending wake is enough, so a caller that wakes on every append (the relay) cannot pile up a
+    /// count that would later turn the back-off waits into immediate retries.
+    /// </remarks>
+    public void Wake()
+    {
+        if (_wake.CurrentCount == 0)
+        {
+            _wake.Release();
+        }
+    }
 
     /// <summary>
     /// Delivers what is on disk now, within <paramref name="timeout"/>. True when the buffer was emptied (of what this
@@ -246,6 +259,7 @@ internal sealed class DurableForwarder : IAsyncDisposable
                 // 400, 404, 413: the server will never take these bytes.
                 Log.BatchDropped(_logger, record.ItemCount, LangfuseMetrics.ReasonName(DropReason.Rejected), $"buffered request answered HTTP {response.StatusCode}");
                 _metrics.Dropped(DropReason.Rejected, record.ItemCount);
+                ReportRejected(record, $"HTTP {response.StatusCode}: {response.Body}");
                 return (RecordOutcome.Delivered, null);
         }
     }
@@ -295,6 +309,13 @@ internal sealed class DurableForwarder : IAsyncDisposable
             else
             {
                 rejected += isItem ? 1 : 0;
+                if (_onRejected is not null)
+                {
+                    var single = new JsonObject { ["batch"] = new JsonArray(node!.DeepClone()) };
+                    ReportRejected(
+                        record with { ItemCount = 1, Payload = System.Text.Encoding.UTF8.GetBytes(single.ToJsonString()), ContentEncoding = null }, // one event
+                        $"HTTP {error.Status}: {error.Message}{(string.IsNullOrEmpty(error.ErrorText) ? string.Empty : ": " + error.ErrorText)}");
+                }
             }
         }
 
@@ -315,6 +336,24 @@ internal sealed class DurableForwarder : IAsyncDisposable
 
         var bytes = System.Text.Encoding.UTF8.GetBytes(rest.ToJsonString());
         return (RecordOutcome.RetryLater, record with { ItemCount = retried, Payload = bytes, ContentEncoding = null });
+    }
+
+    /// <summary>Hands what Langfuse will never take to the owner (the relay's dead-letter file); never throws.</summary>
+    private void ReportRejected(DurableRecord record, string reason)
+    {
+        if (_onRejected is null)
+        {
+            return;
+        }
+
+        try
+        {
+            _onRejected(record, reason);
+        }
+        catch (Exception ex)
+        {
+            Log.LoopError(_logger, ex);
+        }
     }
 
     private async Task WaitAsync(TimeSpan timeout)

@@ -1,0 +1,66 @@
+namespace Langfuse.Agents.Relay.Internal;
+
+/// <summary>
+/// <c>langfuse-relay</c>: reads the configuration, starts the relay, prints <c>relay listening on {url}</c> on stdout
+/// once it accepts requests (the one line a parent process waits for), and runs until SIGTERM or Ctrl+C.
+/// Exit codes: 0 after a clean stop, 2 for invalid configuration, 3 when the buffer directory is unusable or held by
+/// another relay, 4 when the address cannot be bound.
+/// </summary>
+internal static class RelayProgram
+{
+    public static async Task<int> RunAsync(string[] args, Func<string, string?> getVariable, TextWriter stdout, TextWriter stderr)
+    {
+        if (args.Any(static a => a is "-h" or "--help"))
+        {
+            await stdout.WriteLineAsync(Usage);
+            return 0;
+        }
+
+        var options = RelayOptions.FromEnvironment(getVariable, out var problems);
+        if (options is null)
+        {
+            await stderr.WriteLineAsync("langfuse-relay: invalid configuration: " + string.Join(" ", problems));
+            return 2;
+        }
+
+        RelayHost host;
+        try
+        {
+            host = await RelayHost.StartAsync(options, args);
+        }
+        catch (RelayStartException ex)
+        {
+            await stderr.WriteLineAsync("langfuse-relay: cannot start: " + ex.Message);
+            return 3;
+        }
+        catch (IOException ex)
+        {
+            await stderr.WriteLineAsync("langfuse-relay: cannot listen: " + ex.Message);
+            return 4;
+        }
+
+        await using (host)
+        {
+            await stdout.WriteLineAsync($"relay listening on {host.BaseUrl.GetLeftPart(UriPartial.Authority)}");
+            await stdout.FlushAsync();
+            await host.WaitForShutdownAsync();
+        }
+
+        return 0;
+    }
+
+    private const string Usage = """
+        langfuse-relay: a local buffering Langfuse endpoint.
+
+        Point any Langfuse SDK's base URL at it; it stores what it acknowledges on disk (fsync) and forwards it to Langfuse.
+
+          --urls http://127.0.0.1:3100     where to listen (also ASPNETCORE_URLS); default http://127.0.0.1:3100
+
+        Environment:
+          LANGFUSE_BASE_URL, LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY   the upstream Langfuse and its keys (required)
+          LANGFUSE_RELAY_PUBLIC_KEY, LANGFUSE_RELAY_SECRET_KEY         the keys clients must present (default: the upstream's)
+          LANGFUSE_BUFFER_DIR                                          the buffer directory (default: {state dir}/langfuse-agents/relay)
+          LANGFUSE_BUFFER_MAX_BYTES, LANGFUSE_BUFFER_RETENTION         cap (default 1 GiB) and retention (default 48 h)
+          LANGFUSE_RELAY_FSYNC                                         fsync before acknowledging (default true)
+        """;
+}
