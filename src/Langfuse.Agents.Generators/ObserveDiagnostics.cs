@@ -22,4 +22,31 @@ internal static class ObserveDiagnostics
         category: Category,
         defaultSeverity: DiagnosticSeverity.Warning,
         isEnabledByDefault: true);
+
+    // Reported on the declaration, once: interceptors can only replace calls to ordinary methods declared in a type
+    // (the compiler rejects any other target with CS9207), so the attribute there would silently do nothing.
+    public static readonly DiagnosticDescriptor UnsupportedDeclaration = new(
+        id: "LFA003",
+        title: "[Observe] on a function that cannot be traced",
+        messageFormat: "'{0}' has [Observe], but {1} cannot be traced: [Observe] works by C# interceptors, which only replace calls to methods declared in a class, struct or interface. {2}.",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Warning,
+        isEnabledByDefault: true);
+
+    // Reported once per project: generated interceptors would not compile there, so none are generated.
+    public static readonly DiagnosticDescriptor ProjectNotSupported = new(
+        id: "LFA004",
+        title: "[Observe] is not enabled in this project",
+        messageFormat: "[Observe] calls in this project are not traced: {0}",
+        category: Category,
+        defaultSeverity: DiagnosticSeverity.Warning,
+        isEnabledByDefault: true);
+
+    public static DiagnosticDescriptor ById(string id) => id switch
+    {
+        "LFA001" => MethodGroup,
+        "LFA002" => Unsupported,
+        "LFA003" => UnsupportedDeclaration,
+        _ => ProjectNotSupported,
+    };
 }

@@ -33,11 +33,28 @@ public sealed class ObserveGenerator : IIncrementalGenerator
             .Where(static use => use is not null)
             .Collect();
 
-        context.RegisterSourceOutput(uses, static (spc, all) => Emit(spc, all!));
+        // Whether this project can compile interceptors at all, read from its parse options (set by the package's
+        // targets): without that, emitting them would break the build in a file the user cannot fix.
+        var project = context.ParseOptionsProvider.Select(static (options, _) => WhyProjectUnsupported(options));
+
+        // The compilation only to turn stored spans back into source locations when reporting.
+        context.RegisterSourceOutput(uses.Combine(project).Combine(context.CompilationProvider),
+            static (spc, input) => Emit(spc, input.Left.Left!, input.Left.Right, input.Right));
     }
 
     private static bool IsCandidate(SyntaxNode node) =>
-        node is InvocationExpressionSyntax || IsMethodGroupCandidate(node);
+        node is InvocationExpressionSyntax || IsMethodGroupCandidate(node) || IsOtherFunctionWithAttributes(node);
+
+    /// <summary>Functions [Observe] may be written on but whose calls are not method invocations the compiler can intercept.</summary>
+    private static bool IsOtherFunctionWithAttributes(SyntaxNode node) => node switch
+    {
+        LocalFunctionStatementSyntax local => local.AttributeLists.Count > 0,
+        LambdaExpressionSyntax lambda => lambda.AttributeLists.Count > 0,
+        AccessorDeclarationSyntax accessor => accessor.AttributeLists.Count > 0,
+        OperatorDeclarationSyntax or ConversionOperatorDeclarationSyntax or DestructorDeclarationSyntax => ((MemberDeclarationSyntax)node).AttributeLists.Count > 0,
+        MethodDeclarationSyntax method => method.ExplicitInterfaceSpecifier is not null && method.AttributeLists.Count > 0,
+        _ => false,
+    };
 
     /// <summary>A name used as a value (argument, initializer, assignment, return...), not called: maybe a method group.</summary>
     private static bool IsMethodGroupCandidate(SyntaxNode node) =>
@@ -47,11 +64,67 @@ public sealed class ObserveGenerator : IIncrementalGenerator
         || (node is IdentifierNameSyntax or GenericNameSyntax or MemberAccessExpressionSyntax
             && node.Parent is AssignmentExpressionSyntax assignment && assignment.Right == node);
 
-    private static ObservedUse? Analyze(GeneratorSyntaxContext context, CancellationToken cancellationToken)
+    private static ObservedUse? Analyze(GeneratorSyntaxContext context, CancellationToken cancellationToken) => context.Node switch
     {
-        return context.Node is InvocationExpressionSyntax invocation
-            ? AnalyzeInvocation(context.SemanticModel, invocation, cancellationToken)
-            : AnalyzeMethodGroup(context.SemanticModel, (ExpressionSyntax)context.Node, cancellationToken);
+        InvocationExpressionSyntax invocation => AnalyzeInvocation(context.SemanticModel, invocation, cancellationToken),
+        ExpressionSyntax expression when !IsOtherFunctionWithAttributes(expression) => AnalyzeMethodGroup(context.SemanticModel, expression, cancellationToken),
+        _ => AnalyzeDeclaration(context.SemanticModel, context.Node, cancellationToken),
+    };
+
+    /// <summary>[Observe] on a local function, lambda, operator, accessor, finalizer or explicit implementation: say so once, where it is written.</summary>
+    private static ObservedUse? AnalyzeDeclaration(SemanticModel model, SyntaxNode node, CancellationToken cancellationToken)
+    {
+        var symbol = node is LambdaExpressionSyntax
+            ? model.GetSymbolInfo(node, cancellationToken).Symbol
+            : model.GetDeclaredSymbol(node, cancellationToken);
+        if (symbol is not IMethodSymbol method || FindAttribute(method) is not { ApplicationSyntaxReference: { } reference })
+        {
+            return null;
+        }
+
+        const string MoveIt = "Make it a method of a class (in a top-level Program.cs: a static class below the statements, with the method marked [Observe]) and call that, or start an observation with LangfuseTracer inside it";
+        const string CallAMethod = "Move the work into a method of the type marked [Observe] and call it from here, or start an observation with LangfuseTracer inside it";
+        var (what, instead) = method.MethodKind switch
+        {
+            MethodKind.LocalFunction => ("a local function", MoveIt),
+            MethodKind.AnonymousFunction => ("a lambda", MoveIt),
+            MethodKind.UserDefinedOperator or MethodKind.Conversion => ("an operator", CallAMethod),
+            MethodKind.PropertyGet or MethodKind.PropertySet or MethodKind.EventAdd or MethodKind.EventRemove => ("an accessor", CallAMethod),
+            MethodKind.Destructor => ("a finalizer", CallAMethod),
+            MethodKind.ExplicitInterfaceImplementation => ("an explicit interface implementation", "Put [Observe] on the interface's method (calls through the interface are then traced), or implement the method implicitly"),
+            _ => (null, null),
+        };
+        if (what is null)
+        {
+            return null;
+        }
+
+        var name = method.MethodKind == MethodKind.AnonymousFunction ? "lambda" : method.ToDisplayString(SymbolDisplayFormat.CSharpShortErrorMessageFormat);
+        var location = reference.GetSyntax(cancellationToken).GetLocation();
+        return new ObservedUse(null, null, DiagnosticInfo.Create(ObserveDiagnostics.UnsupportedDeclaration, location, name, what, instead!));
+    }
+
+    /// <summary>Why interceptors cannot compile in a project with these options, or null when they can.</summary>
+    internal static string? WhyProjectUnsupported(ParseOptions options)
+    {
+        if (options is CSharpParseOptions { LanguageVersion: < LanguageVersion.CSharp11 } csharp)
+        {
+            return "the generated interceptors need C# 11 or later, and this project uses C# " + csharp.LanguageVersion.ToDisplayString()
+                + ". Remove <LangVersion> or set it to 11 or later.";
+        }
+
+        foreach (var feature in new[] { "InterceptorsNamespaces", "InterceptorsPreviewNamespaces" })
+        {
+            if (options.Features.TryGetValue(feature, out var namespaces)
+                && namespaces.Split(';').Any(n => n.Trim() == GeneratedNamespace))
+            {
+                return null;
+            }
+        }
+
+        return "the compiler accepts interceptors only from the namespaces a project lists, and this one does not list "
+            + GeneratedNamespace + " (the Langfuse.Agents package's build targets add it; they are not imported here). Add "
+            + "<InterceptorsNamespaces>$(InterceptorsNamespaces);" + GeneratedNamespace + "</InterceptorsNamespaces> to the project.";
     }
 
     private static ObservedUse? AnalyzeMethodGroup(SemanticModel model, ExpressionSyntax expression, CancellationToken cancellationToken)
@@ -80,6 +153,18 @@ public sealed class ObserveGenerator : IIncrementalGenerator
         var method = operation.TargetMethod;
         var attribute = FindAttribute(method);
         if (attribute is null)
+        {
+            return null;
+        }
+
+        // Local functions and the like: reported once at the declaration (LFA003), never intercepted (CS9207).
+        if (method.MethodKind != MethodKind.Ordinary)
+        {
+            return null;
+        }
+
+        // A partial method without an implementation: the compiler removes its calls, so there is nothing to trace.
+        if (method.IsPartialDefinition && method.PartialImplementationPart is null)
         {
             return null;
         }
@@ -113,7 +198,10 @@ public sealed class ObserveGenerator : IIncrementalGenerator
 
         var settings = ObserveSettings.From(attribute, method.Name);
         var code = InterceptorWriter.Write(model.Compilation, method, settings);
-        return new ObservedUse(code, location.GetInterceptsLocationAttributeSyntax(), null);
+        return new ObservedUse(code, location.GetInterceptsLocationAttributeSyntax(), null)
+        {
+            Site = DiagnosticInfo.Create(ObserveDiagnostics.ProjectNotSupported, invocation, string.Empty, string.Empty),
+        };
     }
 
     internal static AttributeData? FindAttribute(IMethodSymbol method)
@@ -151,7 +239,7 @@ public sealed class ObserveGenerator : IIncrementalGenerator
         return false;
     }
 
-    private static void Emit(SourceProductionContext context, ImmutableArray<ObservedUse> uses)
+    private static void Emit(SourceProductionContext context, ImmutableArray<ObservedUse> uses, string? projectUnsupported, Compilation compilation)
     {
         var interceptors = new List<(string Code, List<string> Attributes)>();
         var byCode = new Dictionary<string, int>(System.StringComparer.Ordinal);
@@ -159,7 +247,7 @@ public sealed class ObserveGenerator : IIncrementalGenerator
         {
             if (use.Diagnostic is { } diagnostic)
             {
-                context.ReportDiagnostic(diagnostic.ToDiagnostic());
+                context.ReportDiagnostic(diagnostic.ToDiagnostic(compilation));
                 continue;
             }
 
@@ -180,6 +268,14 @@ public sealed class ObserveGenerator : IIncrementalGenerator
 
         if (interceptors.Count == 0)
         {
+            return;
+        }
+
+        if (projectUnsupported is not null)
+        {
+            // Once, at the first call it would have traced: the fix is in the project file, not at each call.
+            var first = uses.First(u => u.Site is not null).Site!;
+            context.ReportDiagnostic(first.WithDescriptor(ObserveDiagnostics.ProjectNotSupported, projectUnsupported).ToDiagnostic(compilation));
             return;
         }
 

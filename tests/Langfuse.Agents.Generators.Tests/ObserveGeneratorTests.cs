@@ -75,9 +75,9 @@ public sealed class ObserveGeneratorTests
         var result = GeneratorHarness.Run(AllShapes);
 
         result.GeneratorDiagnostics.ShouldBeEmpty();
-        result.CompileDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ShouldBeEmpty(result.Problems);
+        result.CompileDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ShouldBeEmpty(result.Describe());
         using var assembly = new MemoryStream();
-        result.Compilation.Emit(assembly).Success.ShouldBeTrue(result.Problems);
+        result.Compilation.Emit(assembly).Success.ShouldBeTrue(result.Describe());
     }
 
     [Fact]
@@ -150,7 +150,7 @@ public sealed class ObserveGeneratorTests
             }
             """);
 
-        result.CompileDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ShouldBeEmpty(result.Problems);
+        result.CompileDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ShouldBeEmpty(result.Describe());
         result.Generated.ShouldContain($"Start(\"lookup\", (global::Langfuse.Agents.ObservationType){(int)ObservationType.Retriever})");
         result.Generated.ShouldNotContain("SetInput");
         result.Generated.ShouldNotContain("Complete(");
@@ -221,6 +221,6 @@ public sealed class ObserveGeneratorTests
             """, NullableContextOptions.Disable);
 
         result.InterceptedCalls.ShouldBe(1);
-        result.CompileDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ShouldBeEmpty(result.Problems);
+        result.CompileDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning).ShouldBeEmpty(result.Describe());
     }
 }
