@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Langfuse.Agents.Testing;
 using Shouldly;
@@ -11,54 +10,25 @@ namespace Langfuse.Agents.Generators.Tests;
 /// references only that package (PackageApp/), runs it with nothing but environment variables, and checks what a
 /// Langfuse-like server receives. Offline: dependencies come from the machine's NuGet cache and sources.
 /// </summary>
-public sealed class PackageTests : IAsyncLifetime
+[Collection(PackedFeedGroup.Name)]
+public sealed class PackageTests(PackedFeed feed) : IAsyncLifetime
 {
-    private readonly DirectoryInfo _work = Directory.CreateTempSubdirectory("langfuse-package-test-");
-    private readonly string _version = "0.1.0-observetest" + DateTime.UtcNow.ToString("yyyyMMddHHmmssfff", System.Globalization.CultureInfo.InvariantCulture);
     private FakeLangfuseServer _server = null!;
 
     public async Task InitializeAsync() => _server = await FakeLangfuseServer.StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        await _server.DisposeAsync();
-        _work.Delete(recursive: true);
-
-        // A unique version per run keeps the global package cache from serving a stale build; remove it again.
-        var cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
-            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        var cached = new DirectoryInfo(Path.Combine(cache, "langfuse.agents", _version));
-        if (cached.Exists)
-        {
-            cached.Delete(recursive: true);
-        }
-    }
+    public async Task DisposeAsync() => await _server.DisposeAsync();
 
     [Fact]
     public async Task PackedPackage_InANewConsoleApp_TracesObserveMethodsWithNoSetUp()
     {
-        var (root, configuration) = Repository();
-        var feed = Directory.CreateDirectory(Path.Combine(_work.FullName, "feed")).FullName;
-        var app = Directory.CreateDirectory(Path.Combine(_work.FullName, "app")).FullName;
-
-        // The SDK and its generator are already built by this test project's references: pack without rebuilding.
-        var pack = await RunAsync(root, "dotnet", "pack", Path.Combine(root, "src", "Langfuse.Agents", "Langfuse.Agents.csproj"),
-            "--no-build", "-c", configuration, "-o", feed, $"-p:Version={_version}", "-nodeReuse:false");
-        pack.ExitCode.ShouldBe(0, pack.Output);
-
+        var app = Directory.CreateDirectory(Path.Combine(feed.Work.FullName, "app")).FullName;
         var sources = Path.Combine(AppContext.BaseDirectory, "PackageApp");
         File.Copy(Path.Combine(sources, "App.csproj.txt"), Path.Combine(app, "ObserveApp.csproj"));
         File.Copy(Path.Combine(sources, "Program.cs.txt"), Path.Combine(app, "Program.cs"));
-        await File.WriteAllTextAsync(Path.Combine(app, "NuGet.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <add key="langfuse-local" value="{feed}" />
-              </packageSources>
-            </configuration>
-            """);
+        await feed.WriteNuGetConfigAsync(app);
 
-        var build = await RunAsync(app, "dotnet", "build", "-c", "Release", $"-p:LangfuseAgentsVersion={_version}", "--disable-build-servers", "-nodeReuse:false");
+        var build = await RunAsync(app, "dotnet", "build", "-c", "Release", $"-p:LangfuseAgentsVersion={feed.Version}", "--disable-build-servers", "-nodeReuse:false");
         build.ExitCode.ShouldBe(0, build.Output);
 
         var run = await RunAsync(app, "dotnet", Path.Combine(app, "bin", "Release", "net10.0", "ObserveApp.dll"));
@@ -96,58 +66,12 @@ public sealed class PackageTests : IAsyncLifetime
 
     private static string Json(string? text) => JsonSerializer.Serialize(JsonDocument.Parse(text ?? "null").RootElement);
 
-    private static (string Root, string Configuration) Repository()
-    {
-        var testDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var root = testDir;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Langfuse.Agents.sln")))
+    private Task<(int ExitCode, string Output)> RunAsync(string directory, string file, params string[] arguments) =>
+        PackedFeed.RunAsync(directory, new Dictionary<string, string>
         {
-            root = root.Parent;
-        }
-
-        root.ShouldNotBeNull("repository root (Langfuse.Agents.sln) not found above " + AppContext.BaseDirectory);
-        return (root.FullName, testDir.Parent!.Name);
-    }
-
-    private async Task<(int ExitCode, string Output)> RunAsync(string directory, string file, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(file, arguments)
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-
-        // The test host runs under MSBuild/VSTest: none of that, and no LANGFUSE_* of the developer, may leak in.
-        foreach (var key in start.Environment.Keys.Where(k => k.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase)
-                     || k.StartsWith("LANGFUSE_", StringComparison.Ordinal) || k.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase)
-                     || k == "OTEL_SERVICE_NAME").ToList())
-        {
-            start.Environment.Remove(key);
-        }
-
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        start.Environment["LANGFUSE_PUBLIC_KEY"] = _server.PublicKey;
-        start.Environment["LANGFUSE_SECRET_KEY"] = _server.SecretKey;
-        start.Environment["LANGFUSE_BASE_URL"] = _server.BaseUrl.ToString();
-        start.Environment["LANGFUSE_BUFFER_DIR"] = Path.Combine(_work.FullName, "buffer");
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        try
-        {
-            await process.WaitForExitAsync(limit.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} {string.Join(' ', arguments)} did not finish:\n{await stdout}{await stderr}");
-        }
-
-        return (process.ExitCode, $"{file} {string.Join(' ', arguments)}\n{await stdout}{await stderr}");
-    }
+            ["LANGFUSE_PUBLIC_KEY"] = _server.PublicKey,
+            ["LANGFUSE_SECRET_KEY"] = _server.SecretKey,
+            ["LANGFUSE_BASE_URL"] = _server.BaseUrl.ToString(),
+            ["LANGFUSE_BUFFER_DIR"] = Path.Combine(feed.Work.FullName, "buffer"),
+        }, file, arguments);
 }
