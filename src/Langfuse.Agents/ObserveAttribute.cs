@@ -9,6 +9,8 @@ namespace Langfuse.Agents;
 /// A source generator shipped in the package rewrites the method's call sites (C# interceptors), so there is no
 /// reflection and no set-up. It sees direct calls compiled in a project that references the package; calls through a
 /// delegate, reflection or a framework are not seen (the build warns, <c>LFA001</c>): use the explicit API there.
+/// Put it on methods declared in a type: on a local function or a lambda (in a top-level Program.cs, functions beside
+/// the statements are local functions) it cannot work, and the build warns with <c>LFA003</c>.
 /// Works on static, instance, private and generic methods returning <see langword="void"/>, a value,
 /// <see cref="Task"/>, <see cref="ValueTask"/> or <see cref="IAsyncEnumerable{T}"/> (the observation stays open
 /// while the stream is consumed). <c>LANGFUSE_OBSERVE_DECORATOR_IO_CAPTURE_ENABLED=false</c> turns capture off.
