@@ -11,9 +11,21 @@ namespace Langfuse.Agents.Relay.Internal;
 /// body (a chunked body that never ends, however fast it trickles, is cut off); and one memory budget shared by every
 /// body and inflation in flight (past it, 503 with <c>Retry-After</c>: the client keeps its data). Inflation also runs
 /// at most <see cref="InflateSlots"/> at a time, since it is CPU work a small body can ask for in quantity.
+/// <para>
+/// The garbage collector only runs when something allocates, so after a burst of large bodies (a bomb attack, a
+/// backlog of big batches) an idle relay would keep the freed buffers' memory for good. Once more than
+/// <see cref="TrimAfterBytes"/> of buffers were released and no body is in flight for <see cref="TrimDelay"/>, one
+/// aggressive collection gives that memory back to the operating system (at most once per <see cref="TrimDelay"/>).
+/// </para>
 /// </summary>
 internal sealed class IngressBodies : IDisposable
 {
+    /// <summary>Released buffer bytes after which an idle relay gives memory back.</summary>
+    public const long TrimAfterBytes = 64L * 1024 * 1024;
+
+    /// <summary>How long no body must be in flight before that.</summary>
+    public static readonly TimeSpan TrimDelay = TimeSpan.FromSeconds(2);
+
     private const int FirstBuffer = 16 * 1024;
     private const int MaxFirstBuffer = 1024 * 1024;
 
@@ -21,7 +33,10 @@ internal sealed class IngressBodies : IDisposable
     private readonly long _budget;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _inflateSlots;
+    private readonly ITimer _trim;
     private long _inFlight;
+    private long _releasedSinceTrim;
+    private int _trimScheduled;
 
     public IngressBodies(TimeSpan bodyTimeout, long memoryBudget, int inflateSlots, TimeProvider time)
     {
@@ -30,7 +45,11 @@ internal sealed class IngressBodies : IDisposable
         _time = time;
         InflateSlots = inflateSlots;
         _inflateSlots = new SemaphoreSlim(inflateSlots, inflateSlots);
+        _trim = time.CreateTimer(static state => ((IngressBodies)state!).Trim(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
+
+    /// <summary>Aggressive collections run to give memory back after large bodies.</summary>
+    public int Trims { get; private set; }
 
     /// <summary>How many inflations may run at once.</summary>
     public int InflateSlots { get; }
@@ -181,7 +200,25 @@ internal sealed class IngressBodies : IDisposable
         }
     }
 
-    public void Dispose() => _inflateSlots.Dispose();
+    public void Dispose()
+    {
+        _trim.Dispose();
+        _inflateSlots.Dispose();
+    }
+
+    private void Trim()
+    {
+        if (Interlocked.Read(ref _inFlight) > 0)
+        {
+            _trim.Change(TrimDelay, Timeout.InfiniteTimeSpan); // still busy: look again later
+            return;
+        }
+
+        Interlocked.Exchange(ref _releasedSinceTrim, 0);
+        Volatile.Write(ref _trimScheduled, 0);
+        Trims++;
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+    }
 
     private bool TryReserve(long bytes)
     {
@@ -194,7 +231,19 @@ internal sealed class IngressBodies : IDisposable
         return false;
     }
 
-    private void Return(long bytes) => Interlocked.Add(ref _inFlight, -bytes);
+    private void Return(long bytes)
+    {
+        if (bytes <= 0)
+        {
+            return;
+        }
+
+        Interlocked.Add(ref _inFlight, -bytes);
+        if (Interlocked.Add(ref _releasedSinceTrim, bytes) > TrimAfterBytes && Interlocked.Exchange(ref _trimScheduled, 1) == 0)
+        {
+            _trim.Change(TrimDelay, Timeout.InfiniteTimeSpan);
+        }
+    }
 
     /// <summary>A growing buffer whose bytes are counted against the budget until disposed.</summary>
     internal sealed class Lease(IngressBodies owner) : IDisposable
