@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Langfuse.Agents.Internal.Durable;
 using Langfuse.Agents.Testing;
+using Microsoft.Extensions.Logging;
 using Shouldly;
 
 namespace Langfuse.Agents.Relay.Tests;
@@ -26,9 +27,14 @@ public sealed class RelayFilesAndDropsTests
         bytes[^6] ^= 0xFF; // inside the last record's payload: its checksum no longer matches
         File.WriteAllBytes(segment, bytes);
 
-        await using var host = await RelayTestHost.StartAsync(new FakeLangfuseOptions { Version = FakeLangfuseVersion.V3 }, directory: directory);
+        var log = new ListLogger();
+        await using var host = await RelayTestHost.StartAsync(
+            new FakeLangfuseOptions { Version = FakeLangfuseVersion.V3 },
+            directory: directory,
+            logging: l => l.AddProvider(log));
         await host.Upstream.WaitForSpansAsync(2);
         await RelayIngressTests.WaitAsync(() => host.Relay.ForwarderMetrics.DroppedCount(DropReason.Corrupt) == 3);
+        log.Lines.ShouldContain(l => l.Contains("gave up 3 acknowledged items (corrupt)", StringComparison.Ordinal));
 
         using var status = JsonDocument.Parse(await host.Client.GetStringAsync("/relay/status"));
         status.RootElement.GetProperty("dropped").GetProperty("corrupt").GetInt64().ShouldBe(3);
