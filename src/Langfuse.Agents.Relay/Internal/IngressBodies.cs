@@ -36,6 +36,7 @@ internal sealed class IngressBodies : IDisposable
     private readonly ITimer _trim;
     private long _inFlight;
     private long _releasedSinceTrim;
+    private int _reading;
     private int _trimScheduled;
 
     public IngressBodies(TimeSpan bodyTimeout, long memoryBudget, int inflateSlots, TimeProvider time)
@@ -54,6 +55,9 @@ internal sealed class IngressBodies : IDisposable
     /// <summary>How many inflations may run at once.</summary>
     public int InflateSlots { get; }
 
+    /// <summary>Bodies being read now (their time limit is running).</summary>
+    public int ReadsInProgress => Volatile.Read(ref _reading);
+
     /// <summary>Bytes of body buffers held by requests in flight now.</summary>
     public long InFlightBytes => Interlocked.Read(ref _inFlight);
 
@@ -69,6 +73,7 @@ internal sealed class IngressBodies : IDisposable
         var lease = new Lease(this);
         using var timeout = new CancellationTokenSource(_bodyTimeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, timeout.Token);
+        Interlocked.Increment(ref _reading);
         try
         {
             var first = (int)Math.Min(declared is > 0 ? declared.Value : FirstBuffer, Math.Min(MaxFirstBuffer, limit));
@@ -116,6 +121,10 @@ internal sealed class IngressBodies : IDisposable
         catch (Exception ex) when (ex is OperationCanceledException or IOException or BadHttpRequestException)
         {
             return lease.Fail(timeout.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested ? BodyStatus.TimedOut : BodyStatus.Aborted);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _reading);
         }
     }
 

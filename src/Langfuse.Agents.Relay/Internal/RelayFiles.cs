@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Langfuse.Agents.Internal.Durable;
 using Microsoft.Win32.SafeHandles;
 
 namespace Langfuse.Agents.Relay.Internal;
@@ -30,13 +29,23 @@ internal static class RelayFiles
             return true; // opened with FileShare.None: the open itself was the lock
         }
 
+        var handle = stream.SafeFileHandle;
+        var added = false;
+        handle.DangerousAddRef(ref added);
         try
         {
-            return DurableNative.TryFlockExclusive(stream.SafeFileHandle);
+            return flock((int)handle.DangerousGetHandle(), LockExclusive | LockNonBlocking) == 0;
         }
         catch (EntryPointNotFoundException)
         {
             return true;
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
         }
     }
 
@@ -136,6 +145,8 @@ internal static class RelayFiles
     private const int ErrnoLoop = 40; // Linux; macOS says 62
     private const int ErrnoMLink = 31; // what FreeBSD answers for O_NOFOLLOW on a link
     private const int AtEmptyPath = 0x1000;
+    private const int LockExclusive = 2; // LOCK_EX, the same on Linux, macOS and the BSDs
+    private const int LockNonBlocking = 4; // LOCK_NB
     private const uint StatxType = 0x1;
     private const uint StatxUid = 0x8;
 
@@ -173,5 +184,8 @@ internal static class RelayFiles
 
     [DllImport("libc")]
     private static extern uint geteuid();
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int flock(int fd, int operation);
 #pragma warning restore SYSLIB1054, CA5392, CA2101, CA1401
 }

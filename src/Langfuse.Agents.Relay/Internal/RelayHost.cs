@@ -49,6 +49,8 @@ internal sealed class RelayHost : IAsyncDisposable
 
     internal RelayMetrics Metrics => _core.Metrics;
 
+    internal IngressBodies Bodies => _core.Bodies;
+
     internal LangfuseMetrics ForwarderMetrics => _core.ForwarderMetrics;
 
     internal IDurableQueue Queue => _core.Queue;
