@@ -468,7 +468,6 @@ internal sealed class RelayHost : IAsyncDisposable
 
         private void DeadLetter(DurableRecord record, string reason)
         {
-            Metrics.DeadLettered(record.ItemCount);
             try
             {
                 DeadLetters.Append(record, reason);
@@ -478,6 +477,11 @@ internal sealed class RelayHost : IAsyncDisposable
             {
                 Interlocked.Increment(ref _deadLetterFailures);
                 RelayLog.DeadLetterFailed(_logger, DeadLetters.Path, ex.Message);
+            }
+            finally
+            {
+                // Counted once the entry is in the file (or known not to be): a reader of the count finds the line.
+                Metrics.DeadLettered(record.ItemCount);
             }
         }
     }
