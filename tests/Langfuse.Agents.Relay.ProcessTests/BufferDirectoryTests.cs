@@ -41,4 +41,58 @@ public sealed class BufferDirectoryTests
         using var thirdClient = third.CreateClient();
         (await thirdClient.GetAsync("api/public/health")).IsSuccessStatusCode.ShouldBeTrue(third.Output);
     }
+
+    /// <summary>
+    /// Finding 7: a <c>relay.lock</c> the relay cannot use (a directory, a FIFO, a link planted in its place) made it
+    /// abort with SIGABRT; it now exits 3 with one line naming the file and why.
+    /// </summary>
+    [Theory]
+    [InlineData("directory", "is a directory")]
+    [InlineData("fifo", "FIFO")]
+    [InlineData("symlink", "symbolic link")]
+    public async Task RelayLockThatCannotBeUsed_ExitsWith3AndAClearLine(string kind, string reason)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // mkfifo and O_NOFOLLOW semantics as tested here are Linux's
+        }
+
+        await using var upstream = await FakeLangfuseServer.StartAsync(new FakeLangfuseOptions { Version = FakeLangfuseVersion.V3 });
+        using var buffer = new TempDirectory();
+        File.SetUnixFileMode(buffer.Path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var lockPath = Path.Combine(buffer.Path, "relay.lock");
+        var outside = Path.Combine(Path.GetTempPath(), "relay-lock-target-" + Guid.NewGuid().ToString("N"));
+        switch (kind)
+        {
+            case "directory":
+                Directory.CreateDirectory(lockPath);
+                break;
+            case "fifo":
+                using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [lockPath]))
+                {
+                    await mkfifo.WaitForExitAsync();
+                    mkfifo.ExitCode.ShouldBe(0);
+                }
+
+                break;
+            default:
+                File.WriteAllText(outside, "");
+                File.CreateSymbolicLink(lockPath, outside);
+                break;
+        }
+
+        try
+        {
+            var (exitCode, output) = await RelayProcess.RunToExitAsync(new RelayConfig(upstream, buffer.Path), TimeSpan.FromSeconds(30));
+
+            exitCode.ShouldBe(3, output);
+            output.ShouldContain("relay.lock", Case.Sensitive, output);
+            output.ShouldContain(reason, Case.Insensitive, output);
+            output.ShouldNotContain("Unhandled exception", Case.Insensitive, output);
+        }
+        finally
+        {
+            File.Delete(outside);
+        }
+    }
 }

@@ -13,8 +13,8 @@ internal sealed record RelayConfig(FakeLangfuseServer Upstream, string BufferDir
     public const string ClientPublicKey = "pk-lf-relay";
     public const string ClientSecretKey = "sk-lf-relay";
 
-    /// <summary><c>--urls</c>; a fixed port lets a restarted relay take over its predecessor's address.</summary>
-    public string Urls { get; init; } = "http://127.0.0.1:0";
+    /// <summary><c>--urls</c>; a fixed port lets a restarted relay take over its predecessor's address; null passes none (the environment decides).</summary>
+    public string? Urls { get; init; } = "http://127.0.0.1:0";
 
     /// <summary>
     /// More variables. By default the forwarder's retry delays are short (100 ms base, 1 s cap, 1 s circuit break), so that
@@ -68,6 +68,28 @@ internal sealed partial class RelayProcess : IAsyncDisposable
     public int Port => BaseUrl.Port;
 
     public int Id => _process.Id;
+
+    /// <summary>The child's resident set now and at its peak (<c>VmRSS</c>, <c>VmHWM</c> from <c>/proc</c>), in bytes; Linux only.</summary>
+    public (long Current, long Peak) Memory()
+    {
+        long current = 0, peak = 0;
+        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                current = Kilobytes(line);
+            }
+            else if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                peak = Kilobytes(line);
+            }
+        }
+
+        return (current, peak);
+
+        static long Kilobytes(string line) =>
+            long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+    }
 
     public bool HasExited => _process.HasExited;
 
@@ -176,7 +198,7 @@ internal sealed partial class RelayProcess : IAsyncDisposable
 
     private static RelayProcess Launch(RelayConfig config)
     {
-        var start = new ProcessStartInfo("dotnet", [Dll, "--urls", config.Urls])
+        var start = new ProcessStartInfo("dotnet", config.Urls is null ? [Dll] : [Dll, "--urls", config.Urls])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -33,14 +33,25 @@ internal sealed class RelayTestHost : IAsyncDisposable
 
     public HttpClient Client { get; }
 
+    /// <param name="upstreamOptions">The fake Langfuse's options.</param>
+    /// <param name="fileSystem">The queue's file operations (a full disk).</param>
+    /// <param name="directory">The buffer directory (a fresh one by default).</param>
+    /// <param name="configure">Changes the relay's options.</param>
+    /// <param name="timeProvider">The relay's clock (a fake one steps the body time limit).</param>
+    /// <param name="logging">The relay's logging (quiet by default).</param>
     public static async Task<RelayTestHost> StartAsync(
         FakeLangfuseOptions? upstreamOptions = null,
         IDurableFileSystem? fileSystem = null,
-        string? directory = null)
+        string? directory = null,
+        Func<RelayOptions, RelayOptions>? configure = null,
+        TimeProvider? timeProvider = null,
+        Action<ILoggingBuilder>? logging = null)
     {
         var upstream = await FakeLangfuseServer.StartAsync(upstreamOptions);
         directory ??= Path.Combine(Path.GetTempPath(), "langfuse-relay-tests", Guid.NewGuid().ToString("N"));
-        var relay = await RelayHost.StartAsync(Options(upstream, directory), ["--urls", "http://127.0.0.1:0"], fileSystem, Quiet);
+        var options = Options(upstream, directory);
+        options = configure?.Invoke(options) ?? options;
+        var relay = await RelayHost.StartAsync(options, ["--urls", "http://127.0.0.1:0"], fileSystem, logging ?? Quiet, timeProvider);
         return new RelayTestHost(upstream, relay, directory);
     }
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.IO.Compression;
 using System.Text.Json;
 using Langfuse.Agents.Internal.Durable;
 using Microsoft.AspNetCore.Http;
@@ -16,6 +15,7 @@ internal sealed class RelayEndpoints(
     RelayOptions options,
     ClientCredentials credentials,
     GroupCommitWriter writer,
+    IngressBodies bodies,
     RelayMetrics metrics,
     TimeProvider timeProvider,
     ILogger logger)
@@ -25,10 +25,8 @@ internal sealed class RelayEndpoints(
     public const string HealthPath = "/api/public/health";
     public const string StatusPath = "/relay/status";
 
-    /// <summary>What a gzip body may inflate to: protects against compression bombs.</summary>
-    private const long MaxDecodedBytes = 64L * 1024 * 1024;
-
     private const string InvalidCredentials = "Invalid credentials. Confirm that you've configured the correct host.";
+    private const string IngestionTooLarge = "Body exceeded 4.5mb limit";
 
     public async Task OtlpAsync(HttpContext context)
     {
@@ -39,41 +37,37 @@ internal sealed class RelayEndpoints(
             return;
         }
 
-        var contentType = request.ContentType ?? string.Empty;
-        var isProtobuf = contentType.Contains("application/x-protobuf", StringComparison.OrdinalIgnoreCase);
-        if (!isProtobuf && !contentType.Contains("application/json", StringComparison.OrdinalIgnoreCase))
+        var contentType = ContentHeaders.OtlpContentType(request.Headers.ContentType);
+        if (!contentType.Accepted)
         {
-            await RejectAsync(context, RelayRejection.UnsupportedMediaType, 400, $"Unsupported content type '{contentType}'; use application/x-protobuf or application/json");
+            await RejectAsync(context, RelayRejection.UnsupportedMediaType, contentType.Status, contentType.Error!);
             return;
         }
 
-        if (request.ContentLength > options.MaxOtlpBodyBytes)
+        var encoding = ContentHeaders.ContentEncoding(request.Headers.ContentEncoding);
+        if (!encoding.Accepted)
         {
-            await RejectAsync(context, RelayRejection.TooLarge, 413, "Request body too large");
+            await RejectAsync(context, RelayRejection.UnsupportedMediaType, encoding.Status, encoding.Error!);
             return;
         }
 
-        var body = await ReadBodyAsync(context, options.MaxOtlpBodyBytes);
-        if (body is null)
+        using var received = await bodies.ReadAsync(context, options.MaxOtlpBodyBytes);
+        if (received.Status != BodyStatus.Ok)
         {
-            if (!context.RequestAborted.IsCancellationRequested)
-            {
-                await RejectAsync(context, RelayRejection.TooLarge, 413, "Request body too large");
-            }
-
+            await RefuseBodyAsync(context, received.Status, static (endpoints, c) => endpoints.RejectAsync(c, RelayRejection.TooLarge, 413, "Request body too large"));
             return;
         }
 
-        var encoding = ContentEncoding(request);
-        var decoded = Decode(body, encoding, out var decodeError);
-        if (decoded is null)
+        using var inflated = encoding.Value is null ? default : await bodies.InflateAsync(received.Body, options.MaxOtlpBodyBytes, context.RequestAborted);
+        if (encoding.Value is not null && inflated.Status != BodyStatus.Ok)
         {
-            await RejectAsync(context, decodeError == "too large" ? RelayRejection.TooLarge : RelayRejection.Malformed, decodeError == "too large" ? 413 : 400, decodeError!);
+            await RefuseBodyAsync(context, inflated.Status, static (endpoints, c) => endpoints.RejectAsync(c, RelayRejection.TooLarge, 413, "Request body too large (inflated)"));
             return;
         }
 
-        var error = isProtobuf
-            ? OtlpRequestValidator.ValidateProtobuf(decoded, out var spans)
+        var decoded = encoding.Value is null ? received.Body : inflated.Body;
+        var error = contentType.Value == ContentHeaders.Protobuf
+            ? OtlpRequestValidator.ValidateProtobuf(decoded.Span, out var spans)
             : OtlpRequestValidator.ValidateJson(decoded, out spans);
         if (error is not null)
         {
@@ -83,7 +77,8 @@ internal sealed class RelayEndpoints(
 
         if (spans > 0)
         {
-            var record = new DurableRecord(PayloadKind.OtlpTraces, spans, timeProvider.GetUtcNow(), body, contentType, encoding);
+            // Stored as received (compressed bodies stay compressed), with the normalised headers the forwarder sends.
+            var record = new DurableRecord(PayloadKind.OtlpTraces, spans, timeProvider.GetUtcNow(), received.Body, contentType.Value, encoding.Value);
             if (!await StoreAsync(context, record, "otlp"))
             {
                 return;
@@ -104,7 +99,7 @@ internal sealed class RelayEndpoints(
         // Langfuse (Next.js) limits the body before its auth runs; a declared length is refused before reading.
         if (request.ContentLength > RelayOptions.MaxIngestionBodyBytes)
         {
-            await RejectTextAsync(context, RelayRejection.TooLarge, 413, "Body exceeded 4.5mb limit");
+            await RejectTextAsync(context, RelayRejection.TooLarge, 413, IngestionTooLarge);
             return;
         }
 
@@ -114,107 +109,116 @@ internal sealed class RelayEndpoints(
             return;
         }
 
-        var body = await ReadBodyAsync(context, RelayOptions.MaxIngestionBodyBytes);
-        if (body is null)
+        var encoding = ContentHeaders.ContentEncoding(request.Headers.ContentEncoding);
+        if (!encoding.Accepted)
         {
-            if (!context.RequestAborted.IsCancellationRequested)
-            {
-                await RejectTextAsync(context, RelayRejection.TooLarge, 413, "Body exceeded 4.5mb limit");
-            }
-
+            await RejectAsync(context, RelayRejection.UnsupportedMediaType, encoding.Status, encoding.Error!);
             return;
         }
 
-        var decoded = Decode(body, ContentEncoding(request), out var decodeError);
-        if (decoded is null)
+        using var received = await bodies.ReadAsync(context, RelayOptions.MaxIngestionBodyBytes);
+        if (received.Status != BodyStatus.Ok)
         {
-            await RejectAsync(context, RelayRejection.Malformed, 400, decodeError!);
+            await RefuseBodyAsync(context, received.Status, static (endpoints, c) => endpoints.RejectTextAsync(c, RelayRejection.TooLarge, 413, IngestionTooLarge));
             return;
         }
 
-        if (!(request.ContentType ?? string.Empty).Contains("application/json", StringComparison.OrdinalIgnoreCase))
+        // Langfuse's limit is on the body it parses, so a compressed body is limited by what it inflates to.
+        using var inflated = encoding.Value is null ? default : await bodies.InflateAsync(received.Body, RelayOptions.MaxIngestionBodyBytes, context.RequestAborted);
+        if (encoding.Value is not null && inflated.Status != BodyStatus.Ok)
+        {
+            await RefuseBodyAsync(context, inflated.Status, static (endpoints, c) => endpoints.RejectTextAsync(c, RelayRejection.TooLarge, 413, IngestionTooLarge));
+            return;
+        }
+
+        if (!ContentHeaders.IsJson(request.Headers.ContentType))
         {
             await InvalidRequestAsync(context, "Content-Type must be application/json");
             return;
         }
 
-        JsonDocument document;
-        try
+        var batch = IngestionBatchReader.Read(encoding.Value is null ? received.Body : inflated.Body, out var envelopeError);
+        if (batch is null)
         {
-            document = JsonDocument.Parse(decoded);
-        }
-        catch (JsonException ex)
-        {
-            await InvalidRequestAsync(context, "Body is not valid JSON: " + ex.Message);
+            await InvalidRequestAsync(context, envelopeError!);
             return;
         }
 
-        using (document)
+        var valid = batch.Events.Where(static e => e.Error is null).ToList();
+        var errors = batch.Events.Count - valid.Count;
+        if (errors > 0)
         {
-            var root = document.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("batch", out var batch) || batch.ValueKind != JsonValueKind.Array)
+            metrics.Rejected(RelayRejection.InvalidEvents, errors);
+        }
+
+        if (valid.Count > 0)
+        {
+            // Inflated, and made of the valid events' own bytes: never re-encoded, never larger than what was sent.
+            var record = new DurableRecord(PayloadKind.IngestionBatch, valid.Count, timeProvider.GetUtcNow(), batch.Compose(valid));
+            if (!await StoreAsync(context, record, "ingestion"))
             {
-                await InvalidRequestAsync(context, "Body must be {\"batch\": [...], \"metadata\": {...}}");
                 return;
             }
+        }
 
-            var valid = new List<(JsonElement Event, string Id)>();
-            var errors = new List<(string Id, string Error)>();
-            foreach (var item in batch.EnumerateArray())
-            {
-                if (IngestionEventValidator.Validate(item, out var id, out _) is { } error)
-                {
-                    errors.Add((id, error));
-                }
-                else
-                {
-                    valid.Add((item, id));
-                }
-            }
-
-            if (errors.Count > 0)
-            {
-                metrics.Rejected(RelayRejection.InvalidEvents, errors.Count);
-            }
-
-            if (valid.Count > 0)
-            {
-                var metadata = root.TryGetProperty("metadata", out var m) ? m : (JsonElement?)null;
-                var stored = errors.Count == 0 && decoded == body ? body : WriteBatch(valid, metadata);
-                var record = new DurableRecord(PayloadKind.IngestionBatch, valid.Count, timeProvider.GetUtcNow(), stored);
-                if (!await StoreAsync(context, record, "ingestion"))
-                {
-                    return;
-                }
-            }
-
-            await WriteJsonAsync(context, 207, w =>
+        await WriteJsonAsync(context, 207, w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("successes");
+            foreach (var item in valid)
             {
                 w.WriteStartObject();
-                w.WriteStartArray("successes");
-                foreach (var (_, id) in valid)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("id", id);
-                    w.WriteNumber("status", 201);
-                    w.WriteEndObject();
-                }
-
-                w.WriteEndArray();
-                w.WriteStartArray("errors");
-                foreach (var (id, error) in errors)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("id", id);
-                    w.WriteNumber("status", 400);
-                    w.WriteString("message", "Invalid request data");
-                    w.WriteString("error", error);
-                    w.WriteEndObject();
-                }
-
-                w.WriteEndArray();
+                w.WriteString("id", item.Id);
+                w.WriteNumber("status", 201);
                 w.WriteEndObject();
-            });
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("errors");
+            foreach (var item in batch.Events)
+            {
+                if (item.Error is null)
+                {
+                    continue;
+                }
+
+                w.WriteStartObject();
+                w.WriteString("id", item.Id);
+                w.WriteNumber("status", 400);
+                w.WriteString("message", "Invalid request data");
+                w.WriteString("error", item.Error);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>Answers a body that could not be read whole: too large (as the endpoint words it), too slow, over budget, not gzip.</summary>
+    private async Task RefuseBodyAsync(HttpContext context, BodyStatus status, Func<RelayEndpoints, HttpContext, Task> tooLarge)
+    {
+        switch (status)
+        {
+            case BodyStatus.TooLarge:
+                await tooLarge(this, context);
+                break;
+            case BodyStatus.TimedOut:
+                metrics.Rejected(RelayRejection.BodyTimeout);
+                context.Response.Headers.Connection = "close"; // what is left of the body is never read
+                await WriteMessageAsync(context, 408, "The request body was not received within the relay's body time limit");
+                break;
+            case BodyStatus.OverBudget:
+                metrics.Rejected(RelayRejection.Busy);
+                context.Response.Headers.RetryAfter = RetryAfterSeconds();
+                await WriteMessageAsync(context, 503, "The relay is holding as many request bodies as it allows; retry later");
+                break;
+            case BodyStatus.Invalid:
+                await RejectAsync(context, RelayRejection.Malformed, 400, "Body is not valid gzip");
+                break;
+            default:
+                context.Abort(); // the client went away (or stalled below Kestrel's minimum data rate): no answer
+                break;
         }
     }
 
@@ -225,32 +229,6 @@ internal sealed class RelayEndpoints(
         w.WriteString("version", "langfuse-agents-relay " + LangfuseTracer.SdkVersion);
         w.WriteEndObject();
     });
-
-    /// <summary>The new batch body: only the valid events, each exactly as sent (same envelope ids and timestamps).</summary>
-    private static byte[] WriteBatch(List<(JsonElement Event, string Id)> events, JsonElement? metadata)
-    {
-        using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            w.WriteStartArray("batch");
-            foreach (var (item, _) in events)
-            {
-                item.WriteTo(w);
-            }
-
-            w.WriteEndArray();
-            if (metadata is { } meta)
-            {
-                w.WritePropertyName("metadata");
-                meta.WriteTo(w);
-            }
-
-            w.WriteEndObject();
-        }
-
-        return buffer.ToArray();
-    }
 
     private async Task<bool> StoreAsync(HttpContext context, DurableRecord record, string endpoint)
     {
@@ -267,88 +245,12 @@ internal sealed class RelayEndpoints(
             RelayLog.BufferRefused(logger, outcome.ToString(), count);
         }
 
-        context.Response.Headers.RetryAfter = ((int)Math.Ceiling(options.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        context.Response.Headers.RetryAfter = RetryAfterSeconds();
         await WriteMessageAsync(context, 503, "The relay cannot store this request now (buffer full or disk unavailable); retry later");
         return false;
     }
 
-    private static string? ContentEncoding(HttpRequest request)
-    {
-        var encoding = request.Headers.ContentEncoding.ToString().Trim();
-        return encoding.Length == 0 || encoding.Equals("identity", StringComparison.OrdinalIgnoreCase) ? null : encoding.ToLowerInvariant();
-    }
-
-    private static byte[]? Decode(byte[] body, string? encoding, out string? error)
-    {
-        error = null;
-        if (encoding is null)
-        {
-            return body;
-        }
-
-        if (encoding != "gzip")
-        {
-            error = $"Unsupported Content-Encoding '{encoding}'";
-            return null;
-        }
-
-        try
-        {
-            using var gzip = new GZipStream(new MemoryStream(body), CompressionMode.Decompress);
-            using var decoded = new MemoryStream();
-            var chunk = new byte[81920];
-            int read;
-            while ((read = gzip.Read(chunk)) > 0)
-            {
-                if (decoded.Length + read > MaxDecodedBytes)
-                {
-                    error = "too large";
-                    return null;
-                }
-
-                decoded.Write(chunk, 0, read);
-            }
-
-            return decoded.ToArray();
-        }
-        catch (InvalidDataException)
-        {
-            error = "Body is not valid gzip";
-            return null;
-        }
-    }
-
-    /// <summary>The body, or null when it is larger than <paramref name="limit"/> or the client went away.</summary>
-    private static async Task<byte[]?> ReadBodyAsync(HttpContext context, long limit)
-    {
-        var declared = context.Request.ContentLength;
-        using var buffer = declared is > 0 and <= int.MaxValue ? new MemoryStream((int)declared.Value) : new MemoryStream();
-        var chunk = System.Buffers.ArrayPool<byte>.Shared.Rent(65536);
-        try
-        {
-            int read;
-            while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted)) > 0)
-            {
-                if (buffer.Length + read > limit)
-                {
-                    return null;
-                }
-
-                buffer.Write(chunk, 0, read);
-            }
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or BadHttpRequestException)
-        {
-            context.Abort(); // a client that went away (or stalled below Kestrel's minimum data rate) gets no answer
-            return null;
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(chunk);
-        }
-
-        return buffer.Length == buffer.Capacity ? buffer.GetBuffer() : buffer.ToArray();
-    }
+    private string RetryAfterSeconds() => ((int)Math.Ceiling(options.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
 
     private Task RejectAsync(HttpContext context, RelayRejection reason, int status, string message)
     {

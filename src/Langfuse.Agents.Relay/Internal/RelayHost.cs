@@ -26,21 +26,30 @@ internal sealed class RelayHost : IAsyncDisposable
     private readonly RelayCore _core;
     private int _disposed;
 
-    private RelayHost(WebApplication app, RelayCore core, Uri baseUrl)
+    private RelayHost(WebApplication app, RelayCore core, Uri baseUrl, string listeningOn)
     {
         _app = app;
         _core = core;
         BaseUrl = baseUrl;
+        ListeningOn = listeningOn;
     }
 
-    /// <summary>Where the relay listens (the bound address, so port 0 becomes the real port).</summary>
+    /// <summary>A URL a local client can use (port 0 becomes the real port; an any-address bind becomes localhost).</summary>
     public Uri BaseUrl { get; }
+
+    /// <summary>What the relay really binds, for the start-up line: <c>http://[::]:8080</c> is not <c>localhost</c>.</summary>
+    public string ListeningOn { get; }
+
+    /// <summary>True when some bound address is not loopback: then <c>/relay/status</c> needs credentials.</summary>
+    public bool ListensBeyondLoopback => _core.ListensBeyondLoopback;
 
     public string BufferDirectory => _core.Options.BufferDirectory;
 
     public string DeadLetterPath => _core.DeadLetters.Path;
 
     internal RelayMetrics Metrics => _core.Metrics;
+
+    internal IngressBodies Bodies => _core.Bodies;
 
     internal LangfuseMetrics ForwarderMetrics => _core.ForwarderMetrics;
 
@@ -51,14 +60,17 @@ internal sealed class RelayHost : IAsyncDisposable
     /// <param name="args">Command-line arguments (ASP.NET Core's: <c>--urls</c> and the like).</param>
     /// <param name="fileSystem">The durable queue's file operations (tests inject a full disk).</param>
     /// <param name="configureLogging">Replaces the default logging (stderr), for tests.</param>
+    /// <param name="timeProvider">The clock (body time limit, record times, retries); the system clock by default.</param>
     /// <param name="cancellationToken">Cancels the start.</param>
     public static async Task<RelayHost> StartAsync(
         RelayOptions options,
         string[] args,
         IDurableFileSystem? fileSystem = null,
         Action<ILoggingBuilder>? configureLogging = null,
+        TimeProvider? timeProvider = null,
         CancellationToken cancellationToken = default)
     {
+        timeProvider ??= TimeProvider.System;
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         // stdout carries one line (the address) for whoever started the relay; logs go to stderr.
         configureLogging ??= logging => DefaultLogging(logging, options.Upstream.Debug);
@@ -81,7 +93,7 @@ internal sealed class RelayHost : IAsyncDisposable
         RelayCore core;
         try
         {
-            core = RelayCore.Open(options, fileSystem ?? DurableFileSystem.Instance, loggerFactory);
+            core = RelayCore.Open(options, fileSystem ?? DurableFileSystem.Instance, loggerFactory, timeProvider);
         }
         catch
         {
@@ -104,7 +116,23 @@ internal sealed class RelayHost : IAsyncDisposable
         }
 
         var address = app.Urls.FirstOrDefault(static u => u.StartsWith("http://", StringComparison.OrdinalIgnoreCase)) ?? app.Urls.First();
-        return new RelayHost(app, core, new Uri(address.Replace("://[::]", "://localhost", StringComparison.Ordinal).Replace("://0.0.0.0", "://localhost", StringComparison.Ordinal)));
+        core.ListensBeyondLoopback = app.Urls.Any(static u => !IsLoopback(u));
+        var listening = string.Join(", ", app.Urls) + (core.ListensBeyondLoopback ? " (not only loopback: reachable from other machines; /relay/status needs credentials)" : "");
+        var local = address.Replace("://[::]", "://localhost", StringComparison.Ordinal).Replace("://0.0.0.0", "://localhost", StringComparison.Ordinal);
+        return new RelayHost(app, core, new Uri(local), listening);
+    }
+
+    /// <summary>Whether a bound URL's host is a loopback address (or <c>localhost</c>); <c>[::]</c>, <c>0.0.0.0</c> and names are not.</summary>
+    internal static bool IsLoopback(string url)
+    {
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
+        {
+            return false;
+        }
+
+        var host = uri.Host.Trim('[', ']');
+        return host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ||
+               (System.Net.IPAddress.TryParse(host, out var ip) && System.Net.IPAddress.IsLoopback(ip));
     }
 
     private static void DefaultLogging(ILoggingBuilder logging, bool debug)
@@ -168,19 +196,23 @@ internal sealed class RelayHost : IAsyncDisposable
         private readonly HttpClient _httpClient;
         private readonly DurableForwarder _forwarder;
         private readonly GroupCommitWriter _writer;
-        private readonly TimeProvider _time = TimeProvider.System;
+        private readonly TimeProvider _time;
+        private readonly ClientCredentials _credentials;
+        private long _deadLetterFailures;
         private int _stopped;
 
-        private RelayCore(RelayOptions options, IDisposable directoryLock, DurableQueue queue, ILoggerFactory loggerFactory)
+        private RelayCore(RelayOptions options, IDisposable directoryLock, DurableQueue queue, ILoggerFactory loggerFactory, TimeProvider time, LangfuseMetrics forwarderMetrics)
         {
             Options = options;
             Queue = queue;
             _lock = directoryLock;
             _loggerFactory = loggerFactory;
+            _time = time;
             _logger = loggerFactory.CreateLogger(RelayLog.CategoryName);
-            ForwarderMetrics = new LangfuseMetrics();
+            ForwarderMetrics = forwarderMetrics;
             Metrics = new RelayMetrics();
-            DeadLetters = new DeadLetterFile(Path.Combine(options.BufferDirectory, DeadLetterFile.FileName), _time);
+            DeadLetters = new DeadLetterFile(Path.Combine(queue.Directory, DeadLetterFile.FileName), options.DeadLetterMaxBytes, _time);
+            _credentials = new ClientCredentials(options.ClientPublicKey, options.ClientSecretKey);
             _httpClient = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) }) { Timeout = Timeout.InfiniteTimeSpan };
             var exportLogger = loggerFactory.CreateLogger(Log.ExportCategoryName);
             _upstream = new UpstreamMonitor(
@@ -196,7 +228,8 @@ internal sealed class RelayHost : IAsyncDisposable
                     _forwarder.Wake();
                 }
             });
-            Endpoints = new RelayEndpoints(options, new ClientCredentials(options.ClientPublicKey, options.ClientSecretKey), _writer, Metrics, _time, _logger);
+            Bodies = new IngressBodies(options.BodyTimeout, options.MaxInFlightBodyBytes, Math.Max(1, Environment.ProcessorCount), _time);
+            Endpoints = new RelayEndpoints(options, _credentials, _writer, Bodies, Metrics, _time, _logger);
             ForwarderMetrics.SetBufferedSource(() => queue.BufferedItems);
             Metrics.Observe(ForwarderMetrics.Snapshot, () => queue.Stats, _time);
         }
@@ -213,7 +246,13 @@ internal sealed class RelayHost : IAsyncDisposable
 
         public RelayEndpoints Endpoints { get; }
 
-        public static RelayCore Open(RelayOptions options, IDurableFileSystem files, ILoggerFactory loggerFactory)
+        public IngressBodies Bodies { get; }
+
+        public long DeadLetterFailures => Interlocked.Read(ref _deadLetterFailures);
+
+        public bool ListensBeyondLoopback { get; set; }
+
+        public static RelayCore Open(RelayOptions options, IDurableFileSystem files, ILoggerFactory loggerFactory, TimeProvider time)
         {
             var directory = Path.GetFullPath(options.BufferDirectory);
             try
@@ -225,9 +264,10 @@ internal sealed class RelayHost : IAsyncDisposable
                 throw new RelayStartException($"the buffer directory {directory} cannot be created: {ex.Message}");
             }
 
-            var directoryLock = files.TryLockExclusive(Path.Combine(directory, LockFileName))
-                ?? throw new RelayStartException($"another relay is using the buffer directory {directory} ({LockFileName} is held). Stop it, or give this relay its own LANGFUSE_BUFFER_DIR.");
+            var directoryLock = LockDirectory(directory);
             var logger = loggerFactory.CreateLogger(RelayLog.CategoryName);
+            var forwarderMetrics = new LangfuseMetrics();
+            var drops = new QueueDropLog(forwarderMetrics, logger, time);
             var queue = DurableQueue.Open(
                 new DurableQueueOptions
                 {
@@ -237,20 +277,47 @@ internal sealed class RelayHost : IAsyncDisposable
                     FullPolicy = DurableFullPolicy.RejectNewest, // never drop what was acknowledged: refuse (503) instead
                     FsyncBeforeRename = options.Fsync,
                 },
-                TimeProvider.System,
+                time,
                 loggerFactory.CreateLogger(Log.BufferCategoryName),
-                null,
+                drops.Report, // every record the queue gives up (corrupt, expired, over the cap) is counted, shown and logged
                 files);
             if (!queue.IsAvailable)
             {
                 queue.Dispose();
                 directoryLock.Dispose();
+                forwarderMetrics.Dispose();
                 throw new RelayStartException($"the buffer directory {directory} is not usable (it must be private to this user: mode 0700); see the log line above.");
             }
 
-            var core = new RelayCore(options, directoryLock, queue, loggerFactory);
+            var core = new RelayCore(options, directoryLock, queue, loggerFactory, time, forwarderMetrics);
             RelayLog.Started(logger, core.Options.Describe(), queue.BufferedItems);
             return core;
+        }
+
+        /// <summary>
+        /// Takes <c>relay.lock</c>, opened without following links and only as a regular file of this user: anything
+        /// else in its place (a directory, a FIFO, a link, a file that cannot be opened) stops the start with a reason.
+        /// </summary>
+        private static FileStream LockDirectory(string directory)
+        {
+            var path = Path.Combine(directory, LockFileName);
+            FileStream stream;
+            try
+            {
+                stream = RelayFiles.OpenForLock(path);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new RelayStartException($"the lock file {path} cannot be used: {ex.Message}");
+            }
+
+            if (!RelayFiles.TryLock(stream))
+            {
+                stream.Dispose();
+                throw new RelayStartException($"another relay is using the buffer directory {directory} ({LockFileName} is held). Stop it, or give this relay its own LANGFUSE_BUFFER_DIR.");
+            }
+
+            return stream;
         }
 
         public Task StartAsync(CancellationToken cancellationToken)
@@ -280,11 +347,25 @@ internal sealed class RelayHost : IAsyncDisposable
             _httpClient.Dispose();
             Metrics.Dispose();
             ForwarderMetrics.Dispose();
+            Bodies.Dispose();
             _loggerFactory.Dispose();
         }
 
         public Task WriteStatusAsync(HttpContext context)
         {
+            // Paths (and, beyond loopback, everything) only for callers with the client keys.
+            var authenticated = _credentials.Verify(context.Request.Headers.Authorization.ToString());
+            if (!authenticated && ListensBeyondLoopback)
+            {
+                Metrics.Rejected(RelayRejection.Unauthorized);
+                return RelayEndpoints.WriteJsonAsync(context, 401, static w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("message", "Invalid credentials. /relay/status needs the relay's client keys when it listens beyond loopback.");
+                    w.WriteEndObject();
+                });
+            }
+
             var backlog = Queue.Stats;
             var forwarded = ForwarderMetrics.Snapshot();
             var upstream = _upstream.Snapshot();
@@ -333,9 +414,22 @@ internal sealed class RelayHost : IAsyncDisposable
 
                 w.WriteEndObject();
                 w.WriteStartObject("deadLetter");
-                w.WriteString("path", DeadLetters.Path);
+                if (authenticated)
+                {
+                    w.WriteString("path", DeadLetters.Path);
+                }
+
                 w.WriteNumber("entries", DeadLetters.Written);
                 w.WriteNumber("items", Metrics.UpstreamRejectedItems);
+                w.WriteNumber("rotations", DeadLetters.Rotations);
+                w.WriteNumber("discardedEntries", DeadLetters.Discarded);
+                w.WriteNumber("bodiesOmitted", DeadLetters.BodiesOmitted);
+                w.WriteNumber("writeFailures", DeadLetterFailures);
+                w.WriteNumber("maxBytes", DeadLetters.MaxBytes);
+                w.WriteEndObject();
+                w.WriteStartObject("ingress");
+                w.WriteNumber("bodyBytesInFlight", Bodies.InFlightBytes);
+                w.WriteNumber("bodyBytesBudget", Options.MaxInFlightBodyBytes);
                 w.WriteEndObject();
                 w.WriteStartObject("upstream");
                 w.WriteString("url", Redaction.Url(Options.Upstream.BaseUrl));
@@ -355,7 +449,11 @@ internal sealed class RelayHost : IAsyncDisposable
                 w.WriteNumber("pausedForSeconds", Math.Round(pause.TotalSeconds, 1));
                 w.WriteNumber("inFlight", upstream.InFlight);
                 w.WriteEndObject();
-                w.WriteString("bufferDirectory", Options.BufferDirectory);
+                if (authenticated)
+                {
+                    w.WriteString("bufferDirectory", Options.BufferDirectory);
+                }
+
                 w.WriteEndObject();
             });
         }
@@ -370,7 +468,6 @@ internal sealed class RelayHost : IAsyncDisposable
 
         private void DeadLetter(DurableRecord record, string reason)
         {
-            Metrics.DeadLettered(record.ItemCount);
             try
             {
                 DeadLetters.Append(record, reason);
@@ -378,7 +475,13 @@ internal sealed class RelayHost : IAsyncDisposable
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
             {
+                Interlocked.Increment(ref _deadLetterFailures);
                 RelayLog.DeadLetterFailed(_logger, DeadLetters.Path, ex.Message);
+            }
+            finally
+            {
+                // Counted once the entry is in the file (or known not to be): a reader of the count finds the line.
+                Metrics.DeadLettered(record.ItemCount);
             }
         }
     }

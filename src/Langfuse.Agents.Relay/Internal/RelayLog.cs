@@ -24,4 +24,7 @@ internal static partial class RelayLog
 
     [LoggerMessage(105, LogLevel.Information, "Langfuse relay stopping: finishing in-flight writes; what is not forwarded yet stays on disk.")]
     public static partial void Stopping(ILogger logger);
+
+    [LoggerMessage(106, LogLevel.Warning, "The buffer gave up {Items} acknowledged items ({Reason}); {Total} so far for this reason (see dropped in /relay/status).")]
+    public static partial void QueueDropped(ILogger logger, long items, string reason, long total);
 }

@@ -12,7 +12,7 @@ internal sealed class RelayMetrics : IDisposable
 {
     public const string MeterName = "Langfuse.Agents.Relay";
 
-    private static readonly string[] RejectionReasons = ["unauthorized", "malformed", "too_large", "unsupported_media_type", "invalid_events", "buffer_unavailable"];
+    private static readonly string[] RejectionReasons = ["unauthorized", "malformed", "too_large", "unsupported_media_type", "invalid_events", "buffer_unavailable", "body_timeout", "busy"];
 
     private readonly Meter _meter;
     private readonly Counter<long> _acceptedRequests;
@@ -148,4 +148,6 @@ internal enum RelayRejection
     UnsupportedMediaType,
     InvalidEvents,
     BufferUnavailable,
+    BodyTimeout,
+    Busy,
 }

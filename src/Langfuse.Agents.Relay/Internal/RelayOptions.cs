@@ -8,7 +8,7 @@ namespace Langfuse.Agents.Relay.Internal;
 /// How the relay runs. Upstream settings are the SDK's own <c>LANGFUSE_*</c> variables (read by the SDK's reader, so
 /// both mean the same thing); the relay adds its client keys and its buffer directory.
 /// </summary>
-internal sealed class RelayOptions
+internal sealed record RelayOptions
 {
     /// <summary>Where the relay listens unless <c>--urls</c> or <c>ASPNETCORE_URLS</c> says otherwise: loopback only.</summary>
     public const string DefaultUrl = "http://127.0.0.1:3100";
@@ -16,8 +16,20 @@ internal sealed class RelayOptions
     /// <summary>The batch endpoint's limit, as Langfuse (Next.js <c>"4.5mb"</c>): 4.5 × 1024 × 1024 bytes.</summary>
     public const long MaxIngestionBodyBytes = 4_718_592;
 
-    /// <summary>Langfuse sets no OTLP limit (it warns above 16 MB); the relay refuses more than this to bound its memory.</summary>
-    public const long DefaultMaxOtlpBodyBytes = 32L * 1024 * 1024;
+    /// <summary>
+    /// Langfuse sets no OTLP limit but warns above 16 MB; the relay refuses more than this (as received, and as inflated)
+    /// to bound its memory.
+    /// </summary>
+    public const long DefaultMaxOtlpBodyBytes = 16L * 1024 * 1024;
+
+    /// <summary>The default total time a client has to send a whole body: 60 s.</summary>
+    public static readonly TimeSpan DefaultBodyTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>The default memory budget for bodies in flight: 256 MiB.</summary>
+    public const long DefaultMaxInFlightBodyBytes = 256L * 1024 * 1024;
+
+    /// <summary>The default size at which <c>dead-letter.jsonl</c> is rotated: 64 MiB (two files at most are kept).</summary>
+    public const long DefaultDeadLetterMaxBytes = 64L * 1024 * 1024;
 
     /// <summary>The relay's default buffer cap (1 GiB): it is the only copy of what it acknowledged.</summary>
     public const long DefaultBufferMaxBytes = 1L << 30;
@@ -42,6 +54,24 @@ internal sealed class RelayOptions
 
     /// <summary>Fsync before acknowledging (<c>LANGFUSE_RELAY_FSYNC</c>, default true). False survives a crash of the relay, not of the machine.</summary>
     public bool Fsync { get; init; } = true;
+
+    /// <summary>
+    /// The total time a client has to send a whole request body (<c>LANGFUSE_RELAY_BODY_TIMEOUT</c>, seconds, default
+    /// 60), however fast it trickles; past it, 408 and the connection is closed.
+    /// </summary>
+    public TimeSpan BodyTimeout { get; init; } = DefaultBodyTimeout;
+
+    /// <summary>
+    /// Bytes of request bodies (as received and inflated) all requests in flight may hold together
+    /// (<c>LANGFUSE_RELAY_MAX_INFLIGHT_BYTES</c>, default 256 MiB); past it, 503 with <c>Retry-After</c>.
+    /// </summary>
+    public long MaxInFlightBodyBytes { get; init; } = DefaultMaxInFlightBodyBytes;
+
+    /// <summary>
+    /// The size at which <c>dead-letter.jsonl</c> is rotated to <c>dead-letter.1.jsonl</c>, replacing the older one
+    /// (<c>LANGFUSE_RELAY_DEAD_LETTER_MAX_BYTES</c>, default 64 MiB): dead letters take at most twice this on disk.
+    /// </summary>
+    public long DeadLetterMaxBytes { get; init; } = DefaultDeadLetterMaxBytes;
 
     /// <summary>The <c>Retry-After</c> of a 503 when the disk cannot take a request.</summary>
     public TimeSpan RetryAfter { get; init; } = TimeSpan.FromSeconds(10);
@@ -82,6 +112,10 @@ internal sealed class RelayOptions
             fsync = true;
         }
 
+        var bodyTimeout = Number(getVariable, "LANGFUSE_RELAY_BODY_TIMEOUT", (long)DefaultBodyTimeout.TotalSeconds, 1, 3600, found);
+        var inFlight = Number(getVariable, "LANGFUSE_RELAY_MAX_INFLIGHT_BYTES", DefaultMaxInFlightBodyBytes, 2 * DefaultMaxOtlpBodyBytes, long.MaxValue, found);
+        var deadLetterMax = Number(getVariable, "LANGFUSE_RELAY_DEAD_LETTER_MAX_BYTES", DefaultDeadLetterMaxBytes, 64 * 1024, long.MaxValue, found);
+
         var directory = string.IsNullOrWhiteSpace(upstream.BufferDirectory)
             ? Path.Combine(Path.GetDirectoryName(BufferLocation.DefaultRoot(getVariable))!, "relay")
             : upstream.BufferDirectory!;
@@ -100,7 +134,27 @@ internal sealed class RelayOptions
             BufferDirectory = directory,
             BufferMaxBytes = maxBytes,
             Fsync = fsync,
+            BodyTimeout = TimeSpan.FromSeconds(bodyTimeout),
+            MaxInFlightBodyBytes = inFlight,
+            DeadLetterMaxBytes = deadLetterMax,
         };
+    }
+
+    private static long Number(Func<string, string?> getVariable, string name, long fallback, long min, long max, List<string> problems)
+    {
+        var text = getVariable(name);
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return fallback;
+        }
+
+        if (!long.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+        {
+            problems.Add(string.Create(CultureInfo.InvariantCulture, $"{name}={text} is not a whole number from {min} to {max}."));
+            return fallback;
+        }
+
+        return value;
     }
 
     /// <summary>For the start-up line: never a key.</summary>

@@ -41,7 +41,8 @@ internal static class RelayProgram
 
         await using (host)
         {
-            await stdout.WriteLineAsync($"relay listening on {host.BaseUrl.GetLeftPart(UriPartial.Authority)}");
+            // What is really bound (http://[::]:8080 under ASPNETCORE_HTTP_PORTS), not a friendlier name for it.
+            await stdout.WriteLineAsync($"relay listening on {host.ListeningOn}");
             await stdout.FlushAsync();
             await host.WaitForShutdownAsync();
         }
