@@ -6,7 +6,8 @@ namespace Langfuse.Agents;
 /// Settings of the Langfuse.Agents SDK. Every option has an environment variable with the official Langfuse SDKs'
 /// name and meaning where one exists; <see cref="FromEnvironment()"/> reads them, and
 /// <c>services.AddLangfuse(configuration)</c> also reads the <c>Langfuse</c> configuration section.
-/// Invalid settings are reported once, all together, and tracing then turns itself off.
+/// A value that cannot be used is replaced by its default (or normalised, such as an environment's case) and reported
+/// once, all together; tracing turns itself off only when it cannot work (no keys, an unusable base URL) or is disabled.
 /// </summary>
 public sealed class LangfuseOptions
 {
@@ -151,18 +152,21 @@ public sealed class LangfuseOptions
     public static LangfuseOptions FromEnvironment(Func<string, string?> getVariable)
     {
         var options = new LangfuseOptions();
-        Internal.Configuration.LangfuseSettingsReader.Apply(options, getVariable, out var problems);
-        options.Problems = problems;
+        Internal.Configuration.LangfuseSettingsReader.Apply(options, getVariable, out _);
         return options;
     }
 
-    /// <summary>Problems found while reading text settings (environment, configuration), reported with validation.</summary>
-    internal IReadOnlyList<string> Problems { get; set; } = [];
+    /// <summary>Text settings (environment, configuration) that could not be used as given, reported at start-up.</summary>
+    internal List<Internal.Configuration.SettingProblem> ReadingProblems { get; private set; } = [];
+
+    /// <summary>Which text setting set each option, so a problem with the final value can name it.</summary>
+    internal Dictionary<string, Internal.Configuration.SettingOrigin> Origins { get; private set; } = [];
 
     internal LangfuseOptions Clone()
     {
         var clone = (LangfuseOptions)MemberwiseClone();
-        clone.Problems = [.. Problems];
+        clone.ReadingProblems = [.. ReadingProblems];
+        clone.Origins = new(Origins);
         return clone;
     }
 }

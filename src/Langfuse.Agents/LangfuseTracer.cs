@@ -7,6 +7,7 @@ using Langfuse.Agents.Internal.Durable;
 using Langfuse.Agents.Internal.Export;
 using Langfuse.Agents.Internal.Http;
 using Langfuse.Agents.Internal.Pipeline;
+using Langfuse.Agents.Internal.Timing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -17,7 +18,7 @@ namespace Langfuse.Agents;
 /// delivers them to Langfuse. Create one per process (or use <see cref="Default"/>, or <c>services.AddLangfuse()</c>).
 /// </summary>
 /// <remarks>
-/// Nothing here throws into your code or blocks it: invalid configuration is reported once and turns tracing off,
+/// Nothing here throws into your code or blocks it: a setting that cannot be used is replaced and reported once,
 /// a full queue drops (and counts) new items, and a slow or absent Langfuse only costs the background thread.
 /// </remarks>
 public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
@@ -45,9 +46,12 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
     private readonly TimeSpan _shutdownTimeout;
     private int _disposed;
     private readonly Lock _shutdownGate = new();
-    private Task<bool>? _shutdownTask;
+    private Task<LangfuseFlushResult>? _shutdownTask;
 
-    /// <summary>Creates a tracer from options; invalid options are reported once and leave tracing off.</summary>
+    /// <summary>
+    /// Creates a tracer from options. Values that cannot be used are replaced (and reported once); tracing is off only
+    /// when it cannot work (no keys, an unusable base URL) or is disabled, and the first log line says so.
+    /// </summary>
     /// <param name="options">The settings (see <see cref="LangfuseOptions.FromEnvironment()"/>).</param>
     /// <param name="loggerFactory">Where the SDK logs; without one, warnings go to standard error.</param>
     public LangfuseTracer(LangfuseOptions options, ILoggerFactory? loggerFactory = null)
@@ -61,7 +65,8 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
         HttpClient? httpClient,
         TimeProvider? timeProvider,
         ILangfuseApi? api = null,
-        IDurableFileSystem? durableFileSystem = null)
+        IDurableFileSystem? durableFileSystem = null,
+        IdleProbe? probe = null)
     {
         options = options?.Clone() ?? new LangfuseOptions();
         _timeProvider = timeProvider ?? TimeProvider.System;
@@ -70,8 +75,29 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
             _ownedLoggerFactory = new StderrLoggerFactory(options.Debug);
             loggerFactory = _ownedLoggerFactory;
         }
+        else
+        {
+            // The application's logs get no stack traces from the SDK unless LANGFUSE_DEBUG asks for them.
+            loggerFactory = new QuietLoggerFactory(loggerFactory, options.Debug);
+        }
 
         var logger = loggerFactory.CreateLogger(Log.CategoryName);
+        SettingsReport settings;
+        try
+        {
+            settings = LangfuseOptionsValidator.Normalize(options);
+        }
+        catch (Exception ex)
+        {
+            Log.LoopError(logger, ex);
+            settings = new SettingsReport([], "its settings could not be checked");
+        }
+
+        if (settings.Replaced.Count > 0)
+        {
+            Log.SettingsReplaced(logger, settings.Replaced.Count, string.Join(" | ", settings.Replaced));
+        }
+
         _capture = options.Capture;
         _sampleRate = double.IsFinite(options.SampleRate) ? Math.Clamp(options.SampleRate, 0, 1) : 1;
         _environment = options.Environment;
@@ -81,10 +107,9 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
 
         try
         {
-            var problems = LangfuseOptionsValidator.Validate(options);
-            if (problems.Count > 0)
+            if (settings.CannotWork is { } reason)
             {
-                Log.InvalidConfiguration(logger, problems.Count, string.Join(" | ", problems));
+                Log.TracingCannotWork(logger, reason);
                 return;
             }
 
@@ -124,7 +149,7 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
             var exportLogger = loggerFactory.CreateLogger(Log.ExportCategoryName);
             var shutdown = new ShutdownSignal();
             var resource = new OtlpResourceInfo(ServiceName, InstanceId, SdkVersion);
-            var sender = new ResilientSender(options, _timeProvider, _metrics, exportLogger, shutdown);
+            var sender = new ResilientSender(options, _timeProvider, _metrics, exportLogger, shutdown, probe);
             var gate = new DeliveryGate(_timeProvider, exportLogger);
             if (options.BufferEnabled)
             {
@@ -133,7 +158,7 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
                 {
                     _metrics.Recovered(durable.BufferedItems);
                     _metrics.SetBufferedSource(() => durable.BufferedItems);
-                    _forwarder = new DurableForwarder(durable, api, sender, gate, _metrics, exportLogger, _timeProvider);
+                    _forwarder = new DurableForwarder(durable, api, sender, gate, _metrics, exportLogger, _timeProvider, probe: probe);
                 }
             }
 
@@ -149,7 +174,7 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
                 _durable,
                 gate,
                 _forwarder is { } forwarder ? forwarder.Wake : null);
-            _pipeline = new ExportPipeline(options, exporter, _metrics, exportLogger, _timeProvider, shutdown);
+            _pipeline = new ExportPipeline(options, exporter, _metrics, exportLogger, _timeProvider, shutdown, probe);
             _forwarder?.Start();
             Log.TracingOn(logger, Redaction.Url(options.BaseUrl), options.IngestionProtocol, _sampleRate);
         }
@@ -404,14 +429,20 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
     /// <summary>Sends everything recorded so far. Never throws.</summary>
     /// <param name="timeout">The most time to wait; default 10 seconds.</param>
     /// <param name="cancellationToken">Stops waiting (the send goes on in the background).</param>
-    /// <returns>True when everything recorded before the call was delivered or dropped (and counted) in time.</returns>
-    public Task<bool> FlushAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        _pipeline?.FlushAsync(timeout ?? TimeSpan.FromSeconds(10), cancellationToken) ?? Task.FromResult(true);
+    /// <returns>
+    /// What became of what the flush handled: delivered, kept on disk for later, dropped; and whether it finished in
+    /// time. <see cref="LangfuseFlushResult.AllDelivered"/> is true only when everything reached Langfuse.
+    /// </returns>
+    public Task<LangfuseFlushResult> FlushAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+        _pipeline?.FlushAsync(timeout ?? TimeSpan.FromSeconds(10), cancellationToken) ?? Task.FromResult(new LangfuseFlushResult { Completed = true });
 
     /// <summary>Stops accepting new items and sends what is queued, within <paramref name="timeout"/>. Never throws.</summary>
     /// <param name="timeout">The time budget; default <see cref="LangfuseOptions.ShutdownTimeout"/>.</param>
-    /// <returns>True when everything queued was handled within the budget.</returns>
-    public Task<bool> ShutdownAsync(TimeSpan? timeout = null)
+    /// <returns>
+    /// What became of the queued items (delivered, kept on disk, dropped) and whether that finished within the budget.
+    /// What waited on disk from before is then sent with the rest of the budget; it is not in the counts.
+    /// </returns>
+    public Task<LangfuseFlushResult> ShutdownAsync(TimeSpan? timeout = null)
     {
         lock (_shutdownGate)
         {
@@ -462,15 +493,15 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
     /// Sends what is queued, then (with what is left of the budget) what waits on disk, so a short run with a small
     /// backlog leaves nothing behind when Langfuse is up; when it is down, what was not sent stays on disk.
     /// </summary>
-    private async Task<bool> ShutdownCoreAsync(TimeSpan budget)
+    private async Task<LangfuseFlushResult> ShutdownCoreAsync(TimeSpan budget)
     {
         if (_pipeline is null)
         {
-            return true;
+            return new LangfuseFlushResult { Completed = true };
         }
 
         var started = _timeProvider.GetTimestamp();
-        var inTime = await _pipeline.ShutdownAsync(budget).ConfigureAwait(false);
+        var result = await _pipeline.ShutdownAsync(budget).ConfigureAwait(false);
         if (_forwarder is not null)
         {
             var left = budget - _timeProvider.GetElapsedTime(started);
@@ -483,7 +514,7 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
         }
 
         _durable?.Dispose();
-        return inTime;
+        return result;
     }
 
 

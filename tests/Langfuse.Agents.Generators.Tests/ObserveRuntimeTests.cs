@@ -175,7 +175,7 @@ public sealed class ObserveRuntimeTests : IAsyncLifetime
 
     private async Task<IReadOnlyList<ReceivedSpan>> FlushAsync(int expected)
     {
-        (await _tracer.FlushAsync()).ShouldBeTrue();
+        (await _tracer.FlushAsync()).Completed.ShouldBeTrue();
         await _server.WaitForSpansAsync(expected);
         _server.Spans.Count.ShouldBe(expected, _server.Describe());
         return _server.Spans;

@@ -114,8 +114,9 @@ public sealed class FakeTimeProvider : TimeProvider
     }
 
     /// <summary>
-    /// Completes when at least <paramref name="count"/> timers are scheduled, for example once a component
-    /// under test has started its back-off delay. Driven by a signal, not by polling.
+    /// Completes when at least <paramref name="count"/> timers are scheduled. Only for code that has no signal of its
+    /// own and arms its timer before returning to the test; the SDK's background actors say when they are parked
+    /// (its internal <c>IdleProbe</c>), which is what tests of the SDK wait on. Not in Microsoft's FakeTimeProvider.
     /// </summary>
     /// <exception cref="TimeoutException">Fewer timers were scheduled within <paramref name="timeout"/> (real time).</exception>
     public async Task WaitForTimersAsync(int count, TimeSpan timeout)

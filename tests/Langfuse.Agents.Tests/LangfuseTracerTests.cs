@@ -279,6 +279,6 @@ public sealed class LangfuseTracerTests : IDisposable
         _tracer.IsExporting.ShouldBeFalse();
         using var span = _tracer.StartSpan("s");
         span.Input = new { a = 1 };
-        (await _tracer.FlushAsync()).ShouldBeTrue();
+        (await _tracer.FlushAsync()).Completed.ShouldBeTrue();
     }
 }

@@ -57,8 +57,7 @@ public static class LangfuseServiceCollectionExtensions
         var section = configuration is IConfigurationSection { Key: ConfigurationSectionName } own ? own : configuration.GetSection(ConfigurationSectionName);
         services.Configure<LangfuseOptions>(options =>
         {
-            LangfuseSettingsReader.Apply(options, section, out var problems);
-            options.Problems = [.. options.Problems, .. problems];
+            LangfuseSettingsReader.Apply(options, section, out _); // problems stay on the options, reported at start-up
         });
         if (configure is not null)
         {
@@ -72,7 +71,9 @@ public static class LangfuseServiceCollectionExtensions
     {
         services.AddOptions();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<LangfuseOptions>, EnvironmentConfigureOptions>());
-        services.AddHttpClient(LangfuseApiClient.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan);
+        // The framework logs four Information lines per request (and a stack trace per failed attempt) for every named
+        // client; the SDK's own requests are its business, reported by its own outage lines instead.
+        services.AddHttpClient(LangfuseApiClient.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan).RemoveAllLoggers();
         services.TryAddSingleton(static provider => new LangfuseTracer(
             provider.GetRequiredService<IOptions<LangfuseOptions>>().Value,
             provider.GetService<ILoggerFactory>(),
@@ -86,8 +87,7 @@ public static class LangfuseServiceCollectionExtensions
     {
         public void Configure(LangfuseOptions options)
         {
-            LangfuseSettingsReader.Apply(options, static name => Environment.GetEnvironmentVariable(name), out var problems);
-            options.Problems = [.. options.Problems, .. problems];
+            LangfuseSettingsReader.Apply(options, static name => Environment.GetEnvironmentVariable(name), out _);
         }
     }
 }

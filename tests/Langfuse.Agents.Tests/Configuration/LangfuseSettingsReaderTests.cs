@@ -124,17 +124,31 @@ public sealed class LangfuseSettingsReaderTests
 
     [Theory]
     [MemberData(nameof(InvalidVariables))]
-    public void Apply_InvalidVariable_KeepsDefaultAndReportsVariableAndValue(string variable, string value, string property)
+    public void Apply_InvalidVariable_KeepsDefaultAndReportsVariableValueAndWhatIsUsedInstead(string variable, string value, string property)
     {
-        var options = new LangfuseOptions();
+        // Read and checked as at start-up: each bad value costs only itself, except a base URL, which nothing may replace.
+        var options = LangfuseOptions.FromEnvironment(EnvironmentStub.Of((variable, value)));
 
-        LangfuseSettingsReader.Apply(options, EnvironmentStub.Of((variable, value)), out var problems);
+        var report = LangfuseOptionsValidator.Normalize(options);
 
-        var problem = problems.ShouldHaveSingleItem();
-        problem.ShouldStartWith(variable + "=");
-        problem.ShouldContain($"\"{value}\"");
-        problem.ShouldNotContain("\n");
-        Get(options, property).ShouldBe(Get(new LangfuseOptions(), property));
+        var defaults = new LangfuseOptions();
+        string line;
+        if (property == nameof(LangfuseOptions.BaseUrl))
+        {
+            report.Replaced.ShouldBeEmpty();
+            line = report.CannotWork.ShouldNotBeNull();
+        }
+        else
+        {
+            report.CannotWork.ShouldBeNull("one bad value costs only itself");
+            line = report.Replaced.ShouldHaveSingleItem();
+            line.ShouldEndWith($"; using {SettingText.Value(property, Get(defaults, property))} instead.");
+        }
+
+        line.ShouldStartWith(variable + "=");
+        line.ShouldContain($"\"{value}\"");
+        line.ShouldNotContain("\n");
+        Get(options, property).ShouldBe(Get(defaults, property));
     }
 
     [Fact]
@@ -184,7 +198,9 @@ public sealed class LangfuseSettingsReaderTests
     {
         var options = LangfuseOptions.FromEnvironment(EnvironmentStub.Of(("LANGFUSE_FLUSH_AT", "many")));
 
-        options.Problems.ShouldHaveSingleItem().ShouldStartWith("LANGFUSE_FLUSH_AT=\"many\"");
+        var problem = options.ReadingProblems.ShouldHaveSingleItem();
+        problem.Subject.ShouldBe("LANGFUSE_FLUSH_AT=\"many\" is not a whole number");
+        problem.Fatal.ShouldBeFalse();
     }
 
     // --- Base URL aliases ---
@@ -298,7 +314,7 @@ public sealed class LangfuseSettingsReaderTests
 
         LangfuseSettingsReader.Apply(options, EnvironmentStub.Of((variable, value)), out var problems);
 
-        problems.ShouldHaveSingleItem().ShouldBe($"{variable} is set but empty after trimming, so it is ignored (the value is not shown).");
+        problems.ShouldHaveSingleItem().ShouldBe($"{variable} is set but empty after trimming (the value is not shown).");
         options.SecretKey.ShouldBeNull();
         options.PublicKey.ShouldBeNull();
     }
@@ -510,9 +526,11 @@ public sealed class LangfuseSettingsReaderTests
     {
         var options = new LangfuseOptions();
 
-        LangfuseSettingsReader.Apply(options, Section(($"Langfuse:{key}", value)), out var problems);
+        LangfuseSettingsReader.Apply(options, Section(($"Langfuse:{key}", value)), out _);
+        var report = LangfuseOptionsValidator.Normalize(options);
 
-        problems.ShouldHaveSingleItem().ShouldStartWith($"Langfuse:{key}=\"{value}\" ");
+        var line = key == nameof(LangfuseOptions.BaseUrl) ? report.CannotWork.ShouldNotBeNull() : report.Replaced.ShouldHaveSingleItem();
+        line.ShouldStartWith($"Langfuse:{key}=\"{value}\" ");
         Get(options, key).ShouldBe(Get(new LangfuseOptions(), key));
     }
 

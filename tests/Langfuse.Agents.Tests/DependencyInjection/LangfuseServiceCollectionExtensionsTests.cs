@@ -51,14 +51,16 @@ public sealed class LangfuseServiceCollectionExtensionsTests
     }
 
     [Fact]
-    public void AddLangfuse_WithInvalidConfiguration_StillResolves_WithTracingOff()
+    public void AddLangfuse_WithInvalidValues_ReplacesEachAndReportsItOnce_NamingTheConfigurationKey_AndTracingStaysOn()
     {
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Langfuse:PublicKey"] = "pk-lf-x",
             ["Langfuse:SecretKey"] = "sk-lf-secret-value",
+            ["Langfuse:BaseUrl"] = "http://127.0.0.1:9",
             ["Langfuse:SampleRate"] = "lots",
             ["Langfuse:FlushAt"] = "0",
+            ["Langfuse:BufferEnabled"] = "false",
         }).Build();
         using var logging = new CapturingLoggerFactory();
         var services = new ServiceCollection().AddSingleton<ILoggerFactory>(logging);
@@ -66,15 +68,15 @@ public sealed class LangfuseServiceCollectionExtensionsTests
 
         using var provider = services.BuildServiceProvider();
         var tracer = provider.GetRequiredService<LangfuseTracer>();
-        tracer.IsExporting.ShouldBeFalse();
+        tracer.IsExporting.ShouldBeTrue();
         using (tracer.StartSpan("still works"))
         {
         }
 
         var logs = logging.Lines;
-        var problems = logs.Single(l => l.Contains("configuration is invalid", StringComparison.Ordinal));
-        problems.ShouldContain("SampleRate");
-        problems.ShouldContain("FlushAt");
+        var replaced = logs.Where(l => l.Contains("could not be used as given", StringComparison.Ordinal)).ShouldHaveSingleItem();
+        replaced.ShouldContain("Langfuse:SampleRate=\"lots\" is not a number (with a '.' as decimal separator); using 1 instead.");
+        replaced.ShouldContain("Langfuse:FlushAt=\"0\" must be from 1 to 100000; using 512 instead.");
         logs.ShouldAllBe(l => !l.Contains("sk-lf-secret-value", StringComparison.Ordinal));
     }
 }

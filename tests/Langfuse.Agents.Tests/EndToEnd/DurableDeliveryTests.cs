@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Langfuse.Agents.Internal.Durable;
+using Langfuse.Agents.Internal.Timing;
 using Langfuse.Agents.Testing;
 using Langfuse.Agents.Tests.Durable;
 using Shouldly;
@@ -16,14 +17,15 @@ namespace Langfuse.Agents.Tests.EndToEnd;
 /// </summary>
 /// <remarks>
 /// Fake-clock scenarios step a <see cref="SteppingClock"/> and, after each step, wait (real time, for progress only)
-/// until every background actor is parked on the clock with no request in flight; so request counts per advanced
-/// interval are exact properties of the SDK, not of the machine's speed.
+/// until every background actor says it is parked (the SDK's <see cref="IdleProbe"/>: waiting on the clock or for a
+/// wake, never with a request in flight); so request counts per advanced interval are properties of the SDK, not of
+/// the machine's speed.
 /// </remarks>
 public sealed class DurableDeliveryTests : EndToEndTestBase
 {
-    /// <summary>Polly's attempt timeout in fake-clock tests: an odd value, so its timers can be told from the waits.</summary>
+    /// <summary>Polly's attempt timeout in fake-clock tests: longer than any step, though no attempt is in flight while the clock moves.</summary>
     private static readonly TimeSpan FakeAttemptTimeout = TimeSpan.FromSeconds(599);
-    /// <summary>FlushAsync's timeout, also an odd value: its timer (on the tracer's clock) is neither a request nor a wait.</summary>
+    /// <summary>FlushAsync's timeout (on the tracer's clock).</summary>
     private static readonly TimeSpan FlushTimeout = TimeSpan.FromMilliseconds(9_876);
 
     private readonly string _bufferRoot = Directory.CreateTempSubdirectory("langfuse-durable-e2e-").FullName;
@@ -76,7 +78,7 @@ public sealed class DurableDeliveryTests : EndToEndTestBase
     public async Task CircuitOpen_KeepsLaterBatchesOnDiskWithoutSendingThem_AndDeliversEverythingInOrderAfterTheBreak()
     {
         var server = await StartServerAsync();
-        var clock = new SteppingClock(FakeAttemptTimeout, FlushTimeout);
+        var clock = new SteppingClock();
         var tracer = CreateTracer(server, o =>
         {
             o.MaxRetries = 0;
@@ -90,7 +92,7 @@ public sealed class DurableDeliveryTests : EndToEndTestBase
         {
             EndSpan(tracer, $"batch-{i}");
             await FlushAsync(tracer);
-            await clock.WaitParkedAsync(1);
+            await clock.WaitParkedAsync();
         }
 
         // Two failures open the circuit (a third attempt may race the second: the exporter and the forwarder share it);
@@ -130,7 +132,7 @@ public sealed class DurableDeliveryTests : EndToEndTestBase
         EndSpan(first, "at-exit-4");
         var inTime = await first.ShutdownAsync().WaitAsync(RealTimeGuard);
 
-        inTime.ShouldBeFalse("Langfuse never answered");
+        inTime.Completed.ShouldBeFalse("Langfuse never answered");
         var stats = first.GetStatistics();
         stats.Dropped[DropReason.Shutdown].ShouldBe(0, stats.ToString());
         stats.Spilled.ShouldBe(4, stats.ToString());
@@ -199,7 +201,7 @@ public sealed class DurableDeliveryTests : EndToEndTestBase
     public async Task Unauthorized_KeepsTheDataOnDisk_PausesSendingWithOneLogLinePerPause_AndDeliversOnceFixed(int status)
     {
         var server = await StartServerAsync();
-        var clock = new SteppingClock(FakeAttemptTimeout, FlushTimeout);
+        var clock = new SteppingClock();
         var tracer = CreateTracer(server, o =>
         {
             o.FlushAt = 1;
@@ -213,7 +215,7 @@ public sealed class DurableDeliveryTests : EndToEndTestBase
         {
             EndSpan(tracer, $"refused-{i}");
             await FlushAsync(tracer);
-            await clock.WaitParkedAsync(1);
+            await clock.WaitParkedAsync();
         }
 
         server.Requests.Count.ShouldBe(1, "while paused, later batches go to disk without a request");
@@ -289,7 +291,7 @@ public sealed class DurableDeliveryTests : EndToEndTestBase
     {
         const int Backlog = 40;
         var server = await StartServerAsync();
-        var clock = new SteppingClock(FakeAttemptTimeout, FlushTimeout);
+        var clock = new SteppingClock();
         var tracer = CreateTracer(server, o =>
         {
             o.FlushAt = 1;
@@ -301,7 +303,7 @@ public sealed class DurableDeliveryTests : EndToEndTestBase
         {
             EndSpan(tracer, $"backlog-{i:D2}");
             await FlushAsync(tracer);
-            await clock.WaitParkedAsync(1);
+            await clock.WaitParkedAsync();
         }
 
         tracer.GetStatistics().Buffered.ShouldBe(Backlog);
@@ -376,7 +378,7 @@ public sealed class DurableDeliveryTests : EndToEndTestBase
     public async Task Replay_OfScores_KeepsTheirEnvelopeIdsBodyIdsAndTimestamps_EvenWhenOneEventIsRetriedAlone()
     {
         var server = await StartServerAsync();
-        var clock = new SteppingClock(FakeAttemptTimeout, FlushTimeout);
+        var clock = new SteppingClock();
         var tracer = CreateTracer(server, o =>
         {
             o.MaxRetries = 0;
@@ -387,7 +389,7 @@ public sealed class DurableDeliveryTests : EndToEndTestBase
         var good = tracer.ScoreTrace(TraceId, "good", 1).ShouldNotBeNull();
         var flaky = tracer.ScoreTrace(TraceId, "flaky", 0.5).ShouldNotBeNull();
         await FlushAsync(tracer);
-        await clock.WaitParkedAsync(1);
+        await clock.WaitParkedAsync();
         tracer.GetStatistics().Buffered.ShouldBe(2);
 
         using var refused = JsonDocument.Parse(server.Requests.First(r => r.Path == FakeLangfuseServer.IngestionPath).Body);
@@ -432,14 +434,14 @@ public sealed class DurableDeliveryTests : EndToEndTestBase
 
         // The next run replays it into a storm of 429s; only its forwarder is busy.
         server.FailAll(429, retryAfter: retryAfter);
-        var clock = new SteppingClock(FakeAttemptTimeout, FlushTimeout);
+        var clock = new SteppingClock();
         var tracer = CreateTracer(server, o =>
         {
             o.MaxRetries = 2;
             o.RetryBaseDelay = TimeSpan.FromSeconds(1);
             o.MaxRetryDelay = TimeSpan.FromSeconds(10);
         }, clock);
-        await clock.WaitParkedAsync(1);
+        await clock.WaitParkedAsync();
 
         // Five minutes in one-second steps: the forwarder waits on the clock every time (parked after each step),
         // at least 100 ms per attempt and never more than 10 s between attempts.
@@ -485,7 +487,7 @@ public sealed class DurableDeliveryTests : EndToEndTestBase
     public async Task Outage_OfMinutesOrHours_KeepsEveryItemOnDisk_WithoutARequestStorm_AndDeliversItInOrderOnRecovery(string failure, int minutes, int every)
     {
         var server = await StartServerAsync();
-        var clock = new SteppingClock(FakeAttemptTimeout, FlushTimeout);
+        var clock = new SteppingClock();
         var breakDuration = TimeSpan.FromSeconds(30);
         var maxRetryDelay = TimeSpan.FromSeconds(60);
         var tracer = CreateTracer(server, o =>
@@ -627,7 +629,7 @@ public sealed class DurableDeliveryTests : EndToEndTestBase
     }
 
     private static async Task FlushAsync(LangfuseTracer tracer) =>
-        (await tracer.FlushAsync(FlushTimeout).WaitAsync(RealTimeGuard)).ShouldBeTrue("the flush finished in time");
+        (await tracer.FlushAsync(FlushTimeout).WaitAsync(RealTimeGuard)).Completed.ShouldBeTrue("the flush finished in time");
 
     /// <summary>Waits until the forwarder has logged delivering <paramref name="items"/> buffered items in all.</summary>
     private async Task WaitForReplayedAsync(int items)
@@ -677,7 +679,7 @@ public sealed class DurableDeliveryTests : EndToEndTestBase
         }
 
         configure?.Invoke(options);
-        var tracer = new LangfuseTracer(options, Logs, httpClient: null, timeProvider: clock, api: null, durableFileSystem: fileSystem);
+        var tracer = new LangfuseTracer(options, Logs, httpClient: null, timeProvider: clock, api: null, durableFileSystem: fileSystem, probe: clock?.Idle);
         Tracers.Add(tracer);
         return tracer;
     }
@@ -741,20 +743,19 @@ public sealed class DurableDeliveryTests : EndToEndTestBase
 }
 
 /// <summary>
-/// A <see cref="FakeTimeProvider"/> that knows which of its timers are attempt timeouts (due exactly at the configured
-/// attempt timeout: a request is in flight) and which are waits (a backoff, a pause, an idle poll). "Parked" means no
-/// request in flight and at least the given number of waits pending: every actor is waiting for the clock. Timers due
-/// exactly at <c>ignoredDue</c> (a pending flush's timeout) count as neither.
+/// A <see cref="FakeTimeProvider"/> stepped by the test, with the <see cref="IdleProbe"/> the tracer's background actors
+/// report to. After a step, every actor the step woke was marked running before <c>Advance</c> returned (the waker
+/// reports it), so waiting for "none running" waits exactly until the step's work is done; no timer is inspected.
 /// </summary>
-internal sealed class SteppingClock(TimeSpan attemptTimeout, TimeSpan ignoredDue) : TimeProvider
+internal sealed class SteppingClock : TimeProvider
 {
     // A guard, not a wait: generous because the whole suite runs test assemblies side by side on two cores.
     private static readonly TimeSpan ParkGuard = TimeSpan.FromSeconds(30);
 
     private readonly FakeTimeProvider _inner = new();
-    private readonly Lock _lock = new();
-    private readonly HashSet<ObservedTimer> _scheduled = [];
-    private TaskCompletionSource _changed = NewSignal();
+
+    /// <summary>What the tracer's actors report to (pass it to the tracer).</summary>
+    public IdleProbe Idle { get; } = new();
 
     public override TimeZoneInfo LocalTimeZone => _inner.LocalTimeZone;
 
@@ -764,128 +765,28 @@ internal sealed class SteppingClock(TimeSpan attemptTimeout, TimeSpan ignoredDue
 
     public override long GetTimestamp() => _inner.GetTimestamp();
 
-    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-    {
-        var timer = new ObservedTimer(this, callback, state);
-        timer.Inner = _inner.CreateTimer(static s => ((ObservedTimer)s!).Fire(), timer, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        timer.Change(dueTime, period);
-        return timer;
-    }
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
+        _inner.CreateTimer(callback, state, dueTime, period);
 
     /// <summary>Advances the clock by <paramref name="step"/>, then waits until every actor is parked again.</summary>
-    public async Task StepAsync(TimeSpan step, int actors = 1)
+    public async Task StepAsync(TimeSpan step)
     {
         _inner.Advance(step);
-        await WaitParkedAsync(actors);
+        await WaitParkedAsync();
     }
 
     /// <summary>Steps until <paramref name="done"/> holds (checked while parked), at most <paramref name="maxSteps"/> times.</summary>
-    public async Task StepUntilAsync(TimeSpan step, int maxSteps, Func<bool> done, string description, int actors = 1)
+    public async Task StepUntilAsync(TimeSpan step, int maxSteps, Func<bool> done, string description)
     {
-        await WaitParkedAsync(actors);
+        await WaitParkedAsync();
         for (var i = 0; i < maxSteps && !done(); i++)
         {
-            await StepAsync(step, actors);
+            await StepAsync(step);
         }
 
         done().ShouldBeTrue($"{description} within {maxSteps} steps of {step} (clock at {GetUtcNow():O})");
     }
 
-    /// <summary>Waits (real time) until no attempt is in flight and at least <paramref name="actors"/> waits are pending.</summary>
-    public async Task WaitParkedAsync(int actors)
-    {
-        using var cts = new CancellationTokenSource(ParkGuard);
-        while (true)
-        {
-            Task changed;
-            int inFlight, waiting;
-            lock (_lock)
-            {
-                inFlight = _scheduled.Count(t => t.Due == attemptTimeout);
-                waiting = _scheduled.Count(t => t.Due != attemptTimeout && t.Due != ignoredDue);
-                if (inFlight == 0 && waiting >= actors)
-                {
-                    return;
-                }
-
-                changed = _changed.Task;
-            }
-
-            try
-            {
-                await changed.WaitAsync(cts.Token);
-            }
-            catch (OperationCanceledException) when (cts.IsCancellationRequested)
-            {
-                throw new TimeoutException(
-                    $"Not parked within {ParkGuard}: {inFlight} attempt(s) in flight, {waiting} wait(s) pending, {actors} expected (clock at {GetUtcNow():O}). " +
-                    "A component that never waits on the clock (a hot loop) or that hangs would do this.");
-            }
-        }
-    }
-
-    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    private void Update(ObservedTimer timer, bool scheduled)
-    {
-        TaskCompletionSource signal;
-        lock (_lock)
-        {
-            if (scheduled && !timer.Disposed)
-            {
-                _scheduled.Add(timer);
-            }
-            else
-            {
-                _scheduled.Remove(timer);
-            }
-
-            signal = _changed;
-            _changed = NewSignal();
-        }
-
-        signal.TrySetResult();
-    }
-
-    private sealed class ObservedTimer(SteppingClock owner, TimerCallback callback, object? state) : ITimer
-    {
-        public ITimer Inner { get; set; } = null!;
-
-        public TimeSpan Due { get; private set; }
-
-        public TimeSpan Period { get; private set; }
-
-        public bool Disposed { get; private set; }
-
-        public bool Change(TimeSpan dueTime, TimeSpan period)
-        {
-            Due = dueTime;
-            Period = period;
-            owner.Update(this, dueTime != Timeout.InfiniteTimeSpan);
-            return Inner.Change(dueTime, period);
-        }
-
-        public void Fire()
-        {
-            if (Period == Timeout.InfiniteTimeSpan || Period == TimeSpan.Zero)
-            {
-                owner.Update(this, scheduled: false);
-            }
-
-            callback(state);
-        }
-
-        public void Dispose()
-        {
-            Disposed = true;
-            owner.Update(this, scheduled: false);
-            Inner.Dispose();
-        }
-
-        public ValueTask DisposeAsync()
-        {
-            Dispose();
-            return ValueTask.CompletedTask;
-        }
-    }
+    /// <summary>Waits (real time, for progress only) until every background actor is parked: nothing in flight, nothing to do until the clock moves.</summary>
+    public Task WaitParkedAsync() => Idle.WaitIdleAsync(ParkGuard);
 }

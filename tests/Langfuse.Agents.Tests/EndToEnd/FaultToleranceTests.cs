@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Langfuse.Agents.Internal.Export;
 using Langfuse.Agents.Internal.Http;
+using Langfuse.Agents.Internal.Timing;
 using Langfuse.Agents.Testing;
 using Shouldly;
 using Xunit;
@@ -16,6 +17,9 @@ namespace Langfuse.Agents.Tests.EndToEnd;
 /// </summary>
 public sealed partial class FaultToleranceTests : EndToEndTestBase
 {
+    /// <summary>The tracers' background actors say when they are parked on the clock: tests step the clock only then.</summary>
+    private readonly IdleProbe _idle = new();
+
     // ---- Retries -------------------------------------------------------------------------------------------
 
     [Fact]
@@ -52,11 +56,11 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
         EndSpan(tracer, "rate-limited");
         var retry = await Logs.WaitForAsync(IsRetry, description: "a retry");
         retry.Value("Delay").ShouldBe(TimeSpan.FromSeconds(2));
-        await time.WaitForTimersAsync(1, RealTimeGuard); // Polly's delay, on the tracer's clock
+        await _idle.WaitIdleAsync(RealTimeGuard); // the sender is waiting for its retry, on the tracer's clock
 
         time.Advance(TimeSpan.FromSeconds(2) - TimeSpan.FromMilliseconds(1));
         server.Requests.Count.ShouldBe(1, "the retry must wait the whole Retry-After");
-        time.ActiveTimers.ShouldBe(1, "the retry delay is still pending");
+        _idle.Running.ShouldBe(0, "the retry is still waiting for the clock");
 
         time.Advance(TimeSpan.FromMilliseconds(1));
         await server.WaitForSpansAsync(1);
@@ -91,7 +95,8 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
         delay.ShouldBeInRange(TimeSpan.FromMilliseconds(minMs), TimeSpan.FromMilliseconds(maxMs));
         if (delay > TimeSpan.Zero)
         {
-            await time.WaitForTimersAsync(1, RealTimeGuard);
+            // Delays are whole milliseconds, so any delay above zero is a real wait on the clock.
+            await _idle.WaitIdleAsync(RealTimeGuard);
             server.Requests.Count.ShouldBe(1);
             time.Advance(delay);
         }
@@ -120,7 +125,8 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
             await Logs.WaitForCountAsync(IsRetry, retry);
             server.Requests.Count.ShouldBe(retry, $"retry {retry} must not be sent before the clock moves");
             Logs.Entries.Where(IsRetry).Last().Value("Delay").ShouldBe(RetryPolicy.MinRetryAfter);
-            await time.WaitForTimersAsync(1, RealTimeGuard);
+            await _idle.WaitIdleAsync(RealTimeGuard);
+            server.Requests.Count.ShouldBe(retry, "parked: nothing more is sent until the clock moves");
             time.Advance(RetryPolicy.MinRetryAfter);
         }
 
@@ -208,7 +214,11 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
         var stats = tracer.GetStatistics();
         stats.Retries.ShouldBe(3);
         stats.Dropped[DropReason.ExportFailed].ShouldBe(2);
-        Logs.Entries.ShouldContain(e => e.EventId.Id == 14 && e.Message.Contains("export_failed", StringComparison.Ordinal));
+        Logs.Entries.ShouldContain(e => e.EventId.Id == 42 && e.Message.Contains("export_failed", StringComparison.Ordinal));
+        var warning = Logs.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning).ShouldHaveSingleItem("four failed attempts, one outage, one warning");
+        warning.EventId.Id.ShouldBe(40);
+        warning.Message.ShouldContain("HTTP 503");
+        Logs.Entries.ShouldAllBe(e => e.Exception == null, "no stack traces without LANGFUSE_DEBUG");
         AssertAccounting(tracer);
     }
 
@@ -458,7 +468,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
 
         var score = tracer.ScoreSession("session-1", "quality", 1)!;
         await Logs.WaitForAsync(e => e.EventId.Id == 17, description: "the first 207"); // its per-event 500 is read next
-        await time.WaitForTimersAsync(1, TimeSpan.FromSeconds(5)); // the per-event back-off, on the tracer's clock
+        await _idle.WaitIdleAsync(RealTimeGuard); // the per-event back-off, on the tracer's clock
         server.Requests.Count.ShouldBe(1);
 
         time.Advance(TimeSpan.FromMinutes(1));
@@ -659,7 +669,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
                 tracer.Dispose();
                 break;
             default:
-                (await tracer.ShutdownAsync()).ShouldBeTrue();
+                (await tracer.ShutdownAsync()).Completed.ShouldBeTrue();
                 break;
         }
 
@@ -691,7 +701,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
         time.Advance(TimeSpan.FromSeconds(5));
         var inTime = await shutdown.WaitAsync(RealTimeGuard);
 
-        inTime.ShouldBeFalse();
+        inTime.Completed.ShouldBeFalse();
         var stats = tracer.GetStatistics();
         (stats.Dropped[DropReason.Shutdown] + stats.Dropped[DropReason.ExportFailed]).ShouldBe(3);
         stats.Dropped[DropReason.Shutdown].ShouldBeGreaterThanOrEqualTo(2, "two spans never left the queue");
@@ -726,7 +736,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
 
             var shutdown = tracer.ShutdownAsync();
             time.Advance(TimeSpan.FromSeconds(5));
-            bool inTime;
+            LangfuseFlushResult inTime;
             try
             {
                 inTime = await shutdown.WaitAsync(TimeSpan.FromSeconds(3));
@@ -736,7 +746,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
                 throw new ShouldAssertException("ShutdownAsync waited for a hung mask function beyond its 5 s budget.");
             }
 
-            inTime.ShouldBeFalse();
+            inTime.Completed.ShouldBeFalse();
         }
         finally
         {
@@ -770,24 +780,120 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
         AssertAccounting(tracer);
     }
 
+    // ---- What a flush says --------------------------------------------------------------------------------
+
+    [Fact]
+    public async Task Flush_WhenLangfuseAccepts_SaysEverythingWasDelivered()
+    {
+        var server = await StartServerAsync();
+        var tracer = CreateTracer(server);
+        EndSpan(tracer, "one");
+        EndSpan(tracer, "two");
+        tracer.ScoreSession("session-1", "quality", 1);
+
+        var result = await tracer.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard);
+
+        result.ShouldBe(new LangfuseFlushResult { Delivered = 3, Completed = true });
+        result.AllDelivered.ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task Flush_WhenLangfuseIsDown_SaysTheItemsWereKeptOnDisk_NotThatTheyWereDelivered()
+    {
+        var bufferRoot = Directory.CreateTempSubdirectory("langfuse-flush-result-").FullName;
+        try
+        {
+            var server = await StartServerAsync();
+            var tracer = CreateTracer(server, o =>
+            {
+                o.MaxRetries = 0;
+                o.BufferEnabled = true;
+                o.BufferDirectory = bufferRoot;
+            });
+            server.FailAll(503);
+            EndSpan(tracer, "kept-1");
+            EndSpan(tracer, "kept-2");
+
+            var result = await tracer.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard);
+
+            result.ShouldBe(new LangfuseFlushResult { Buffered = 2, Completed = true });
+            result.AllDelivered.ShouldBeFalse("nothing reached Langfuse");
+            await tracer.ShutdownAsync(TimeSpan.Zero).WaitAsync(RealTimeGuard);
+        }
+        finally
+        {
+            Directory.Delete(bufferRoot, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Flush_WhenLangfuseRejectsTheBatch_SaysItWasDropped()
+    {
+        var server = await StartServerAsync();
+        var tracer = CreateTracer(server);
+        server.Enqueue(FakeResponse.Status(400));
+        EndSpan(tracer, "refused");
+
+        var result = await tracer.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard);
+
+        result.ShouldBe(new LangfuseFlushResult { Dropped = 1, Completed = true });
+    }
+
     // ---- Configuration -------------------------------------------------------------------------------------
 
     [Fact]
-    public async Task Configuration_WhenInvalid_LogsOneLineListingEveryProblem_AndTheAppRunsWithoutTracing()
+    public async Task Configuration_ProductionEnvironmentAndSampleRate2_LeaveTracingOn_EachReportedOnceWithTheValueUsed()
+    {
+        var server = await StartServerAsync();
+        var options = LangfuseOptions.FromEnvironment(Configuration.EnvironmentStub.Of(
+            ("LANGFUSE_PUBLIC_KEY", PublicKey),
+            ("LANGFUSE_SECRET_KEY", SecretKey),
+            ("LANGFUSE_BASE_URL", server.BaseUrl.ToString()),
+            ("LANGFUSE_TRACING_ENVIRONMENT", "Production"),
+            ("LANGFUSE_SAMPLE_RATE", "2"),
+            ("LANGFUSE_BUFFER_ENABLED", "false")));
+        var tracer = new LangfuseTracer(options, Logs, httpClient: null, timeProvider: null);
+        Tracers.Add(tracer);
+
+        tracer.IsExporting.ShouldBeTrue("a bad value costs only itself");
+        var warning = Logs.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning).ShouldHaveSingleItem();
+        warning.EventId.Id.ShouldBe(4);
+        warning.Message.ShouldContain("LANGFUSE_TRACING_ENVIRONMENT=\"Production\" must be lowercase; using \"production\" instead.");
+        warning.Message.ShouldContain("LANGFUSE_SAMPLE_RATE=\"2\" must be a number from 0 to 1; using 1 instead.");
+        Regex.Count(warning.Message, "LANGFUSE_SAMPLE_RATE").ShouldBe(1, "reported once");
+        Logs.Entries.ShouldContain(e => e.EventId.Id == 3, "the start line says tracing is on");
+
+        EndSpan(tracer, "kept");
+        await FlushAsync(tracer);
+        var span = server.Spans.ShouldHaveSingleItem("sample rate 1: every trace is kept");
+        span.Attr("langfuse.environment").ShouldBe("production");
+        AssertAccounting(tracer);
+    }
+
+    [Theory]
+    [InlineData("base url", "BaseUrl=ftp://files.example/ (set in code) must be an absolute http or https URL")]
+    [InlineData("one key", "LANGFUSE_PUBLIC_KEY is set but LANGFUSE_SECRET_KEY is not: set both to send traces, or neither to turn tracing off")]
+    public async Task Configuration_WhenTracingCannotWork_SaysSoPlainlyInOneLine_AndTheAppRunsWithoutTracing(string broken, string reason)
     {
         var server = await StartServerAsync();
         var tracer = CreateTracer(server, o =>
         {
-            o.SampleRate = 2;
-            o.Timeout = TimeSpan.Zero;
+            o.SampleRate = 2; // replaced and reported on its own line, as ever
+            if (broken == "base url")
+            {
+                o.BaseUrl = new Uri("ftp://files.example");
+            }
+            else
+            {
+                o.SecretKey = null;
+            }
         });
 
         tracer.IsExporting.ShouldBeFalse();
-        var errors = Logs.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning).ToList();
-        var error = errors.ShouldHaveSingleItem();
-        error.EventId.Id.ShouldBe(2);
-        error.Message.ShouldContain("SampleRate (LANGFUSE_SAMPLE_RATE)");
-        error.Message.ShouldContain("Timeout (LANGFUSE_TIMEOUT)");
+        var lines = Logs.Entries.Where(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning).ToList();
+        lines.Select(e => e.EventId.Id).ShouldBe([4, 2]);
+        lines[1].Level.ShouldBe(Microsoft.Extensions.Logging.LogLevel.Error);
+        lines[1].Message.ShouldBe($"Langfuse tracing is off because it cannot work: {reason}. The application runs unchanged and nothing will be sent.");
 
         await Should.NotThrowAsync(async () =>
         {
@@ -797,11 +903,22 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
                 root.ScoreTrace("quality", 1).ShouldNotBeNull();
             }
 
-            (await tracer.FlushAsync(TimeSpan.FromSeconds(1))).ShouldBeTrue();
-            (await tracer.ShutdownAsync()).ShouldBeTrue();
+            (await tracer.FlushAsync(TimeSpan.FromSeconds(1))).ShouldBe(new LangfuseFlushResult { Completed = true });
+            (await tracer.ShutdownAsync()).Completed.ShouldBeTrue();
         });
         server.Requests.ShouldBeEmpty();
         tracer.GetStatistics().Enqueued.ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Configuration_WhenTracingIsDisabled_SaysSoAtInformation_WithoutWarnings()
+    {
+        var server = await StartServerAsync();
+        var tracer = CreateTracer(server, o => o.TracingEnabled = false);
+
+        tracer.IsExporting.ShouldBeFalse();
+        Logs.Entries.ShouldNotContain(e => e.Level >= Microsoft.Extensions.Logging.LogLevel.Warning);
+        Logs.Entries.ShouldContain(e => e.EventId.Id == 1 && e.Message.Contains("LANGFUSE_TRACING_ENABLED is false", StringComparison.Ordinal));
     }
 
     // ---- Helpers -------------------------------------------------------------------------------------------
@@ -809,7 +926,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
     private static bool IsRetry(CapturedLogEntry entry) => entry.EventId.Id == 11;
 
     private static async Task FlushAsync(LangfuseTracer tracer) =>
-        (await tracer.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard)).ShouldBeTrue("the flush finished in time");
+        (await tracer.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard)).Completed.ShouldBeTrue("the flush finished in time");
 
     [GeneratedRegex(@"[\w.+-]+@[\w-]+\.[\w.]+", RegexOptions.CultureInvariant)]
     private static partial Regex EmailPattern();
@@ -835,7 +952,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
             BufferEnabled = false, // these scenarios are about the in-memory path; DurableDeliveryTests cover the disk
         };
         configure?.Invoke(options);
-        var tracer = new LangfuseTracer(options, Logs, httpClient: null, timeProvider: time);
+        var tracer = new LangfuseTracer(options, Logs, httpClient: null, timeProvider: time, probe: _idle);
         Tracers.Add(tracer);
         return tracer;
     }

@@ -1,5 +1,6 @@
 using Langfuse.Agents.Internal.Diagnostics;
 using Langfuse.Agents.Internal.Pipeline;
+using Langfuse.Agents.Internal.Timing;
 using Langfuse.Agents.Testing;
 using Shouldly;
 using Xunit;
@@ -15,6 +16,7 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
     private static readonly TimeSpan RealTimeGuard = TimeSpan.FromSeconds(10);
 
     private readonly FakeTimeProvider _time = new();
+    private readonly IdleProbe _idle = new();
     private readonly LangfuseMetrics _metrics = new();
     private readonly CapturingLoggerFactory _logs = new();
     private readonly RecordingExporter _exporter;
@@ -80,7 +82,7 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
         });
 
         EnqueueItems(pipeline, 2);
-        await _time.WaitForTimersAsync(1, RealTimeGuard); // the reader holds a partial batch and waits for its deadline
+        await _idle.WaitIdleAsync(RealTimeGuard); // the reader holds a partial batch and waits (timer armed) for its deadline
 
         _time.Advance(TimeSpan.FromSeconds(5) - TimeSpan.FromMilliseconds(1));
         _exporter.Batches.ShouldBeEmpty("the interval has not elapsed yet");
@@ -102,7 +104,8 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
 
         var flushed = await pipeline.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard);
 
-        flushed.ShouldBeTrue();
+        flushed.ShouldBe(new LangfuseFlushResult { Delivered = 5, Completed = true });
+        flushed.AllDelivered.ShouldBeTrue();
         _exporter.Items.ShouldBe(["item-0", "item-1", "item-2", "item-3", "item-4"]);
         pipeline.Pending.ShouldBe(0);
         _time.GetUtcNow().ShouldBe(_time.Start, "the partial batch went out because of the flush, not the interval");
@@ -113,7 +116,7 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
     {
         var pipeline = Create();
 
-        (await pipeline.FlushAsync(TimeSpan.FromSeconds(1)).WaitAsync(RealTimeGuard)).ShouldBeTrue();
+        (await pipeline.FlushAsync(TimeSpan.FromSeconds(1)).WaitAsync(RealTimeGuard)).Completed.ShouldBeTrue();
 
         _exporter.Batches.ShouldBeEmpty();
     }
@@ -132,7 +135,39 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
         flush.IsCompleted.ShouldBeFalse("the timeout has not passed yet");
 
         _time.Advance(TimeSpan.FromMilliseconds(1));
-        (await flush.WaitAsync(RealTimeGuard)).ShouldBeFalse();
+        var result = await flush.WaitAsync(RealTimeGuard);
+        result.Completed.ShouldBeFalse();
+        result.AllDelivered.ShouldBeFalse();
+        result.Delivered.ShouldBe(0);
+        result.Pending.ShouldBe(1, "the item is still in the exporter's hands");
+    }
+
+    [Fact]
+    public async Task FlushAsync_TellsDeliveredKeptOnDiskAndDroppedApart()
+    {
+        var pipeline = Create(o => o.FlushAt = 100);
+        _exporter.RejectWhere(static item => item == "item-1");
+        _exporter.KeepOnDiskWhere(static item => item is "item-2" or "item-3");
+        EnqueueItems(pipeline, 5);
+
+        var result = await pipeline.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard);
+
+        result.ShouldBe(new LangfuseFlushResult { Delivered = 2, Buffered = 2, Dropped = 1, Completed = true });
+        result.AllDelivered.ShouldBeFalse("two items only reached the disk and one was rejected");
+    }
+
+    [Fact]
+    public async Task FlushAsync_CountsOnlyWhatItHandled_NotEarlierBatchesNorWorkOutsideThePipeline()
+    {
+        var pipeline = Create(o => o.FlushAt = 100);
+        EnqueueItems(pipeline, 3);
+        (await pipeline.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard)).Delivered.ShouldBe(3);
+
+        _metrics.Exported(40); // the disk forwarder delivering an old backlog, on its own flow
+        EnqueueItems(pipeline, 2);
+        var second = await pipeline.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard);
+
+        second.ShouldBe(new LangfuseFlushResult { Delivered = 2, Completed = true });
     }
 
     [Fact]
@@ -153,7 +188,7 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
         accepted.ShouldBe([true, true, true, false, false]);
         _metrics.DroppedCount(DropReason.QueueFull).ShouldBe(2);
         _exporter.Release();
-        (await pipeline.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard)).ShouldBeTrue();
+        (await pipeline.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard)).Completed.ShouldBeTrue();
         _exporter.Items.ShouldBe(["item-0", "item-1", "item-2", "item-3"], "the newest items were the ones dropped");
         AssertAccounting(enqueued: 4);
         _logs.Entries.Count(e => e.EventId.Id == 10).ShouldBe(1, "a full queue is reported once, not per dropped item");
@@ -180,7 +215,7 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
 
         _metrics.DroppedCount(DropReason.QueueFull).ShouldBe(1);
         _exporter.Release();
-        (await pipeline.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard)).ShouldBeTrue();
+        (await pipeline.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard)).Completed.ShouldBeTrue();
         _exporter.Items.ShouldBe(["item-0", "item-1", "item-2", "item-3", "item-4"]);
         AssertAccounting(enqueued: 5);
     }
@@ -197,7 +232,7 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
         for (var round = 0; round < 3; round++)
         {
             pipeline.TryEnqueue($"round-{round}", 900).ShouldBeTrue($"round {round}: the previous round's bytes were released");
-            (await pipeline.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard)).ShouldBeTrue();
+            (await pipeline.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard)).Completed.ShouldBeTrue();
         }
 
         _metrics.DroppedCount(DropReason.QueueFull).ShouldBe(0);
@@ -216,13 +251,13 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
 
         var inTime = await pipeline.ShutdownAsync(TimeSpan.FromSeconds(5)).WaitAsync(RealTimeGuard);
 
-        inTime.ShouldBeTrue();
+        inTime.ShouldBe(new LangfuseFlushResult { Delivered = 5, Completed = true });
         _exporter.Items.Count.ShouldBe(5);
         pipeline.Pending.ShouldBe(0);
         pipeline.TryEnqueue("late", 10).ShouldBeFalse();
         _metrics.DroppedCount(DropReason.Shutdown).ShouldBe(1);
         _exporter.Items.ShouldNotContain("late");
-        (await pipeline.FlushAsync(TimeSpan.FromSeconds(1)).WaitAsync(RealTimeGuard)).ShouldBeTrue("flush after shutdown has nothing left to do");
+        (await pipeline.FlushAsync(TimeSpan.FromSeconds(1)).WaitAsync(RealTimeGuard)).Completed.ShouldBeTrue("flush after shutdown has nothing left to do");
     }
 
     [Fact]
@@ -240,7 +275,8 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
         _time.Advance(TimeSpan.FromMilliseconds(1));
         var inTime = await shutdown.WaitAsync(RealTimeGuard);
 
-        inTime.ShouldBeFalse();
+        inTime.Completed.ShouldBeFalse();
+        inTime.Dropped.ShouldBe(3, "this fake has no disk: what shutdown could not send is dropped, and the result says so");
         _metrics.DroppedCount(DropReason.Shutdown).ShouldBe(3, "one cancelled in the exporter, two never taken from the queue");
         pipeline.Pending.ShouldBe(0);
         AssertAccounting(enqueued: 3);
@@ -259,7 +295,7 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
         var shutdown = pipeline.ShutdownAsync(TimeSpan.FromSeconds(5));
         _time.Advance(TimeSpan.FromSeconds(5));
 
-        bool inTime;
+        LangfuseFlushResult inTime;
         try
         {
             inTime = await shutdown.WaitAsync(TimeSpan.FromSeconds(3));
@@ -269,7 +305,7 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
             throw new ShouldAssertException("ShutdownAsync must return once its budget is spent, even when the exporter never returns.");
         }
 
-        inTime.ShouldBeFalse();
+        inTime.Completed.ShouldBeFalse();
         _metrics.DroppedCount(DropReason.Shutdown).ShouldBe(1, "the item never taken from the queue");
     }
 
@@ -281,7 +317,7 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
 
         pipeline.TryEnqueue("poison", 10).ShouldBeTrue();
         pipeline.TryEnqueue("item-1", 10).ShouldBeTrue();
-        (await pipeline.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard)).ShouldBeTrue();
+        (await pipeline.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard)).Completed.ShouldBeTrue();
 
         _exporter.Items.ShouldBe(["item-1"]);
         pipeline.Pending.ShouldBe(0);
@@ -305,7 +341,7 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
         var accepted = offered.Count(item => pipeline.TryEnqueue(item, 10));
         _exporter.Release();
 
-        (await pipeline.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard)).ShouldBeTrue();
+        (await pipeline.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard)).Completed.ShouldBeTrue();
 
         accepted.ShouldBe(4);
         var stats = _metrics.Snapshot();
@@ -323,7 +359,7 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
         // SampledOut). An item offered after shutdown is accepted and dropped at once: it counts on both sides.
         var pipeline = Create();
         EnqueueItems(pipeline, 2);
-        (await pipeline.ShutdownAsync(TimeSpan.FromSeconds(5)).WaitAsync(RealTimeGuard)).ShouldBeTrue();
+        (await pipeline.ShutdownAsync(TimeSpan.FromSeconds(5)).WaitAsync(RealTimeGuard)).Completed.ShouldBeTrue();
 
         pipeline.TryEnqueue("late", 10).ShouldBeFalse();
 
@@ -335,7 +371,7 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
     {
         var options = new LangfuseOptions { FlushAt = 10, FlushInterval = TimeSpan.FromSeconds(5) };
         configure?.Invoke(options);
-        var pipeline = new ExportPipeline(options, _exporter, _metrics, _logs.CreateLogger("test"), _time);
+        var pipeline = new ExportPipeline(options, _exporter, _metrics, _logs.CreateLogger("test"), _time, shutdownSignal: null, probe: _idle);
         _pipelines.Add(pipeline);
         return pipeline;
     }
@@ -369,6 +405,7 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
         private bool _ignoreCancellation;
         private string? _poison;
         private Func<string, bool> _reject = static _ => false;
+        private Func<string, bool> _keep = static _ => false;
 
         public IReadOnlyList<IReadOnlyList<string>> Batches
         {
@@ -403,6 +440,9 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
         public void ThrowOn(string item) => _poison = item;
 
         public void RejectWhere(Func<string, bool> predicate) => _reject = predicate;
+
+        /// <summary>These items "fail" and are written to disk, counted as spilled as the real exporter does.</summary>
+        public void KeepOnDiskWhere(Func<string, bool> predicate) => _keep = predicate;
 
         public Task WaitForBatchesAsync(int count) => WaitAsync(() => _batches.Count >= count, $"{count} batch(es)");
 
@@ -450,11 +490,13 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
             }
 
             var rejected = items.Count(_reject);
+            var kept = items.Count(i => !_reject(i) && _keep(i));
             metrics.Dropped(DropReason.Rejected, rejected);
-            metrics.Exported(items.Count - rejected);
+            metrics.Spilled(kept);
+            metrics.Exported(items.Count - rejected - kept);
             lock (_lock)
             {
-                _batches.Add([.. items.Where(i => !_reject(i))]);
+                _batches.Add([.. items.Where(i => !_reject(i) && !_keep(i))]);
             }
 
             Signal();

@@ -4,9 +4,11 @@ using System.Text.RegularExpressions;
 namespace Langfuse.Agents.Internal.Configuration;
 
 /// <summary>
-/// Checks <see cref="LangfuseOptions"/> once, at start-up, and reports every problem together, including those
-/// found while reading text settings. Missing keys are not a problem (tracing is simply off); one key without
-/// the other is. Messages are one line, name the option and its environment variable, and never contain keys.
+/// Checks <see cref="LangfuseOptions"/> once, at start-up, whatever set them (environment, configuration, code). A value
+/// that cannot be used is replaced by its default (or normalised, like an environment's case), and each is reported
+/// once, naming the setting (the variable or configuration key it came from, else the option), the value and what is
+/// used instead. Only what leaves tracing unable to work (one key without the other, an unusable base URL) turns it
+/// off. Messages are one line each and never contain keys.
 /// </summary>
 internal static partial class LangfuseOptionsValidator
 {
@@ -43,103 +45,213 @@ internal static partial class LangfuseOptionsValidator
     /// <summary>The longest <see cref="LangfuseOptions.Environment"/>, as Langfuse accepts.</summary>
     public const int MaxEnvironmentLength = 40;
 
-    /// <summary>Returns every problem of the options; empty when they can be used.</summary>
-    /// <param name="options">The options, as the tracer will use them.</param>
-    /// <returns>One line per problem.</returns>
-    public static IReadOnlyList<string> Validate(LangfuseOptions options)
+    private static readonly LangfuseOptions Defaults = new();
+
+    /// <summary>
+    /// Replaces every value that cannot be used, in <paramref name="options"/> itself, and says what was replaced and
+    /// whether tracing can work.
+    /// </summary>
+    /// <param name="options">The options, as the tracer will use them (a copy of the caller's).</param>
+    /// <returns>The lines to report.</returns>
+    public static SettingsReport Normalize(LangfuseOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        var findings = Check(options);
+        var cannotWork = new List<string>();
+        var replaced = new List<string>();
 
-        var problems = new List<string>(options.Problems);
+        // Reading problems are rendered after every fix, so "using ... instead" is what is really used.
+        foreach (var problem in options.ReadingProblems)
+        {
+            var setting = LangfuseSettings.Find(problem.Key);
+            if (problem.Fatal)
+            {
+                cannotWork.Add(problem.Subject);
+            }
+            else if (setting.IsSecret)
+            {
+                if (!string.IsNullOrWhiteSpace((string?)setting.Get(options)))
+                {
+                    replaced.Add($"{problem.Subject}; the key set elsewhere is used.");
+                }
+            }
+            else
+            {
+                replaced.Add($"{problem.Subject}; using {SettingText.Value(problem.Key, setting.Get(options))} instead.");
+            }
+        }
+
+        foreach (var finding in findings)
+        {
+            if (finding.Replacement is { } replacement)
+            {
+                replaced.Add($"{finding.Subject} {finding.Rule}; using {replacement} instead.");
+            }
+            else
+            {
+                cannotWork.Add($"{finding.Subject} {finding.Rule}");
+            }
+        }
 
         var hasPublicKey = !string.IsNullOrWhiteSpace(options.PublicKey);
         var hasSecretKey = !string.IsNullOrWhiteSpace(options.SecretKey);
-        if (hasPublicKey != hasSecretKey)
+        var keyProblems = options.ReadingProblems.Where(p => LangfuseSettings.Find(p.Key).IsSecret && string.IsNullOrWhiteSpace((string?)LangfuseSettings.Find(p.Key).Get(options))).ToList();
+        if (keyProblems.Count > 0 && !(hasPublicKey && hasSecretKey))
+        {
+            cannotWork.AddRange(keyProblems.Select(static p => p.Subject));
+        }
+        else if (hasPublicKey != hasSecretKey)
         {
             var (set, missing) = hasPublicKey ? (nameof(LangfuseOptions.PublicKey), nameof(LangfuseOptions.SecretKey)) : (nameof(LangfuseOptions.SecretKey), nameof(LangfuseOptions.PublicKey));
-            problems.Add($"{Name(set)} is set but {Name(missing)} is not: set both to send traces, or neither to turn tracing off.");
+            cannotWork.Add($"{LangfuseSettings.VariableOf(set)} is set but {LangfuseSettings.VariableOf(missing)} is not: set both to send traces, or neither to turn tracing off");
         }
 
-        CheckBaseUrl(options.BaseUrl, problems);
-
-        Check(problems, options.Timeout >= MinTimeout && options.Timeout <= MaxTimeout, nameof(LangfuseOptions.Timeout),
-            $"must be from {SettingText.Duration(MinTimeout)} to {SettingText.Duration(MaxTimeout)}", SettingText.Duration(options.Timeout));
-        Check(problems, options.FlushAt is >= 1 and <= MaxFlushAt, nameof(LangfuseOptions.FlushAt),
-            $"must be from 1 to {MaxFlushAt.ToString(CultureInfo.InvariantCulture)}", Number(options.FlushAt));
-        Check(problems, options.FlushInterval > TimeSpan.Zero && options.FlushInterval <= MaxDuration, nameof(LangfuseOptions.FlushInterval),
-            $"must be greater than 0 and at most {SettingText.Duration(MaxDuration)}", SettingText.Duration(options.FlushInterval));
-        Check(problems, options.SampleRate is >= 0 and <= 1, nameof(LangfuseOptions.SampleRate),
-            "must be a number from 0 to 1", Number(options.SampleRate));
-        Check(problems, options.MaxQueueSize >= 1, nameof(LangfuseOptions.MaxQueueSize),
-            "must be at least 1", Number(options.MaxQueueSize));
-        Check(problems, options.MaxQueueBytes >= MinBytes, nameof(LangfuseOptions.MaxQueueBytes),
-            $"must be at least {Number(MinBytes)}", Number(options.MaxQueueBytes));
-
-        var eventBytesValid = Check(problems, options.MaxEventBytes >= MinBytes, nameof(LangfuseOptions.MaxEventBytes),
-            $"must be at least {Number(MinBytes)}", Number(options.MaxEventBytes));
-
-        // Compared with MaxEventBytes only when that is valid, so one bad setting gives one problem.
-        Check(problems, !eventBytesValid || options.MaxRequestBytes >= options.MaxEventBytes, nameof(LangfuseOptions.MaxRequestBytes),
-            $"must be at least {Name(nameof(LangfuseOptions.MaxEventBytes))} ({Number(options.MaxEventBytes)}) so every item fits in a request", Number(options.MaxRequestBytes));
-        Check(problems, options.MaxRetries is >= 0 and <= MaxRetries, nameof(LangfuseOptions.MaxRetries),
-            $"must be from 0 to {Number(MaxRetries)}", Number(options.MaxRetries));
-
-        var maxRetryDelayValid = Check(problems, options.MaxRetryDelay >= MinMaxRetryDelay && options.MaxRetryDelay <= MaxDuration, nameof(LangfuseOptions.MaxRetryDelay),
-            $"must be from {SettingText.Duration(MinMaxRetryDelay)} to {SettingText.Duration(MaxDuration)}", SettingText.Duration(options.MaxRetryDelay));
-        Check(problems, options.RetryBaseDelay > TimeSpan.Zero && (!maxRetryDelayValid || options.RetryBaseDelay <= options.MaxRetryDelay), nameof(LangfuseOptions.RetryBaseDelay),
-            $"must be greater than 0 and at most {Name(nameof(LangfuseOptions.MaxRetryDelay))} ({SettingText.Duration(options.MaxRetryDelay)})", SettingText.Duration(options.RetryBaseDelay));
-
-        Check(problems, options.CircuitBreakerFailures >= 1, nameof(LangfuseOptions.CircuitBreakerFailures),
-            "must be at least 1", Number(options.CircuitBreakerFailures));
-        Check(problems, options.CircuitBreakDuration >= MinCircuitBreakDuration && options.CircuitBreakDuration <= MaxDuration, nameof(LangfuseOptions.CircuitBreakDuration),
-            $"must be from {SettingText.Duration(MinCircuitBreakDuration)} to {SettingText.Duration(MaxDuration)}", SettingText.Duration(options.CircuitBreakDuration));
-        Check(problems, options.ShutdownTimeout >= TimeSpan.Zero && options.ShutdownTimeout <= MaxDuration, nameof(LangfuseOptions.ShutdownTimeout),
-            $"must be from 0 to {SettingText.Duration(MaxDuration)}", SettingText.Duration(options.ShutdownTimeout));
-
-        Check(problems, options.BufferMaxBytes >= MinBufferBytes, nameof(LangfuseOptions.BufferMaxBytes),
-            $"must be at least {Number(MinBufferBytes)}", Number(options.BufferMaxBytes));
-        Check(problems, options.BufferRetention > TimeSpan.Zero && options.BufferRetention <= MaxBufferRetention, nameof(LangfuseOptions.BufferRetention),
-            $"must be greater than 0 and at most {SettingText.Duration(MaxBufferRetention)}", SettingText.Duration(options.BufferRetention));
-
-        if (options.Environment is { } environment)
-        {
-            Check(problems,
-                environment.Length <= MaxEnvironmentLength && EnvironmentPattern().IsMatch(environment) &&
-                !environment.StartsWith("langfuse", StringComparison.Ordinal),
-                nameof(LangfuseOptions.Environment),
-                $"must be 1 to {Number(MaxEnvironmentLength)} lowercase letters, digits, '-' or '_', not starting with \"langfuse\"",
-                SettingText.Show(environment));
-        }
-
-        return problems;
+        return new SettingsReport(replaced, cannotWork.Count > 0 ? string.Join("; ", cannotWork) : null);
     }
 
-    private static void CheckBaseUrl(Uri? url, List<string> problems)
+    /// <summary>
+    /// The strict reading, for a process that refuses to start on any problem (the relay): every value that would be
+    /// replaced or that cannot work, one line each. Reading problems are not included (the reader returns them).
+    /// </summary>
+    /// <param name="options">The options; not changed.</param>
+    /// <returns>One line per problem; empty when they can be used as they are.</returns>
+    public static IReadOnlyList<string> Validate(LangfuseOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return [.. Check(options.Clone()).Select(static f => $"{f.Subject} {f.Rule}.")];
+    }
+
+    /// <summary>Finds (and fixes, in <paramref name="options"/>) every value that cannot be used.</summary>
+    private static List<Finding> Check(LangfuseOptions options)
+    {
+        var found = new List<Finding>();
+        CheckBaseUrl(options, found);
+
+        Rule(options, found, nameof(LangfuseOptions.Timeout), static o => o.Timeout, static (o, v) => o.Timeout = v,
+            static v => v >= MinTimeout && v <= MaxTimeout, $"must be from {SettingText.Duration(MinTimeout)} to {SettingText.Duration(MaxTimeout)}", Defaults.Timeout);
+        Rule(options, found, nameof(LangfuseOptions.FlushAt), static o => o.FlushAt, static (o, v) => o.FlushAt = v,
+            static v => v is >= 1 and <= MaxFlushAt, $"must be from 1 to {Number(MaxFlushAt)}", Defaults.FlushAt);
+        Rule(options, found, nameof(LangfuseOptions.FlushInterval), static o => o.FlushInterval, static (o, v) => o.FlushInterval = v,
+            static v => v > TimeSpan.Zero && v <= MaxDuration, $"must be greater than 0 and at most {SettingText.Duration(MaxDuration)}", Defaults.FlushInterval);
+        Rule(options, found, nameof(LangfuseOptions.SampleRate), static o => o.SampleRate, static (o, v) => o.SampleRate = v,
+            static v => v is >= 0 and <= 1, "must be a number from 0 to 1", Defaults.SampleRate);
+        Rule(options, found, nameof(LangfuseOptions.MaxQueueSize), static o => o.MaxQueueSize, static (o, v) => o.MaxQueueSize = v,
+            static v => v >= 1, "must be at least 1", Defaults.MaxQueueSize);
+        Rule(options, found, nameof(LangfuseOptions.MaxQueueBytes), static o => o.MaxQueueBytes, static (o, v) => o.MaxQueueBytes = v,
+            static v => v >= MinBytes, $"must be at least {Number(MinBytes)}", Defaults.MaxQueueBytes);
+        Rule(options, found, nameof(LangfuseOptions.MaxEventBytes), static o => o.MaxEventBytes, static (o, v) => o.MaxEventBytes = v,
+            static v => v >= MinBytes, $"must be at least {Number(MinBytes)}", Defaults.MaxEventBytes);
+        Rule(options, found, nameof(LangfuseOptions.MaxRequestBytes), static o => o.MaxRequestBytes, static (o, v) => o.MaxRequestBytes = v,
+            static v => v >= MinBytes, $"must be at least {Number(MinBytes)}", Defaults.MaxRequestBytes);
+
+        // Compared once both are valid on their own, so one bad setting gives one line. Every item must fit in a request.
+        var maxRequestBytes = options.MaxRequestBytes;
+        Rule(options, found, nameof(LangfuseOptions.MaxEventBytes), static o => o.MaxEventBytes, static (o, v) => o.MaxEventBytes = v,
+            v => v <= maxRequestBytes, $"must be at most {Name(nameof(LangfuseOptions.MaxRequestBytes))} ({Number(maxRequestBytes)}) so every item fits in a request", maxRequestBytes);
+
+        Rule(options, found, nameof(LangfuseOptions.MaxRetries), static o => o.MaxRetries, static (o, v) => o.MaxRetries = v,
+            static v => v is >= 0 and <= MaxRetries, $"must be from 0 to {Number(MaxRetries)}", Defaults.MaxRetries);
+        Rule(options, found, nameof(LangfuseOptions.MaxRetryDelay), static o => o.MaxRetryDelay, static (o, v) => o.MaxRetryDelay = v,
+            static v => v >= MinMaxRetryDelay && v <= MaxDuration, $"must be from {SettingText.Duration(MinMaxRetryDelay)} to {SettingText.Duration(MaxDuration)}", Defaults.MaxRetryDelay);
+        Rule(options, found, nameof(LangfuseOptions.RetryBaseDelay), static o => o.RetryBaseDelay, static (o, v) => o.RetryBaseDelay = v,
+            static v => v > TimeSpan.Zero && v <= MaxDuration, $"must be greater than 0 and at most {SettingText.Duration(MaxDuration)}", Defaults.RetryBaseDelay);
+        var maxRetryDelay = options.MaxRetryDelay;
+        Rule(options, found, nameof(LangfuseOptions.RetryBaseDelay), static o => o.RetryBaseDelay, static (o, v) => o.RetryBaseDelay = v,
+            v => v <= maxRetryDelay, $"must be at most {Name(nameof(LangfuseOptions.MaxRetryDelay))} ({SettingText.Duration(maxRetryDelay)})", maxRetryDelay);
+
+        Rule(options, found, nameof(LangfuseOptions.CircuitBreakerFailures), static o => o.CircuitBreakerFailures, static (o, v) => o.CircuitBreakerFailures = v,
+            static v => v >= 1, "must be at least 1", Defaults.CircuitBreakerFailures);
+        Rule(options, found, nameof(LangfuseOptions.CircuitBreakDuration), static o => o.CircuitBreakDuration, static (o, v) => o.CircuitBreakDuration = v,
+            static v => v >= MinCircuitBreakDuration && v <= MaxDuration, $"must be from {SettingText.Duration(MinCircuitBreakDuration)} to {SettingText.Duration(MaxDuration)}", Defaults.CircuitBreakDuration);
+        Rule(options, found, nameof(LangfuseOptions.ShutdownTimeout), static o => o.ShutdownTimeout, static (o, v) => o.ShutdownTimeout = v,
+            static v => v >= TimeSpan.Zero && v <= MaxDuration, $"must be from 0 to {SettingText.Duration(MaxDuration)}", Defaults.ShutdownTimeout);
+        Rule(options, found, nameof(LangfuseOptions.BufferMaxBytes), static o => o.BufferMaxBytes, static (o, v) => o.BufferMaxBytes = v,
+            static v => v >= MinBufferBytes, $"must be at least {Number(MinBufferBytes)}", Defaults.BufferMaxBytes);
+        Rule(options, found, nameof(LangfuseOptions.BufferRetention), static o => o.BufferRetention, static (o, v) => o.BufferRetention = v,
+            static v => v > TimeSpan.Zero && v <= MaxBufferRetention, $"must be greater than 0 and at most {SettingText.Duration(MaxBufferRetention)}", Defaults.BufferRetention);
+        Rule(options, found, nameof(LangfuseOptions.IngestionProtocol), static o => o.IngestionProtocol, static (o, v) => o.IngestionProtocol = v,
+            static v => Enum.IsDefined(v), "must be otlp or legacy", Defaults.IngestionProtocol);
+        Rule(options, found, nameof(LangfuseOptions.BufferFullPolicy), static o => o.BufferFullPolicy, static (o, v) => o.BufferFullPolicy = v,
+            static v => Enum.IsDefined(v), "must be drop_oldest or reject_newest", Defaults.BufferFullPolicy);
+
+        if (options.Environment is { } environment && !IsValidEnvironment(environment))
+        {
+            // Langfuse takes lowercase only: "Production" means "production". Anything else cannot be fixed by guessing.
+            var lower = environment.Trim().ToLowerInvariant();
+            var fixedValue = IsValidEnvironment(lower) ? lower : null;
+            found.Add(new Finding(
+                Subject(options, nameof(LangfuseOptions.Environment), environment),
+                fixedValue is null
+                    ? $"must be 1 to {Number(MaxEnvironmentLength)} lowercase letters, digits, '-' or '_', not starting with \"langfuse\""
+                    : "must be lowercase",
+                SettingText.Value(nameof(LangfuseOptions.Environment), fixedValue)));
+            options.Environment = fixedValue;
+        }
+
+        return found;
+    }
+
+    private static void CheckBaseUrl(LangfuseOptions options, List<Finding> found)
     {
         const string key = nameof(LangfuseOptions.BaseUrl);
+        var url = options.BaseUrl;
         if (url is null)
         {
-            problems.Add($"{Name(key)} must be set (default {LangfuseOptions.DefaultBaseUrl}).");
+            options.BaseUrl = Defaults.BaseUrl;
+            found.Add(new Finding($"{key} (set in code)", "is null", SettingText.Value(key, options.BaseUrl)));
         }
         else if (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps) || url.Host.Length == 0)
         {
-            problems.Add($"{Name(key)} must be an absolute http or https URL; it is {SettingText.Show(url.OriginalString)}.");
+            // Never fall back to Langfuse Cloud: the data would go somewhere the user did not choose.
+            found.Add(new Finding(Subject(options, key, url), "must be an absolute http or https URL", Replacement: null));
         }
         else if (url.UserInfo.Length > 0)
         {
-            problems.Add($"{Name(key)} must not contain user credentials (give the keys in {Name(nameof(LangfuseOptions.PublicKey))} and {Name(nameof(LangfuseOptions.SecretKey))}); it is {SettingText.Show(url.OriginalString)}.");
+            options.BaseUrl = LangfuseSettings.WithoutUserInfo(url);
+            found.Add(new Finding(
+                Subject(options, key, url),
+                "contains user credentials, which are not used (the keys authenticate)",
+                SettingText.Value(key, options.BaseUrl)));
         }
     }
 
-    private static bool Check(List<string> problems, bool valid, string key, string rule, string actual)
+    private static void Rule<T>(
+        LangfuseOptions options,
+        List<Finding> found,
+        string key,
+        Func<LangfuseOptions, T> get,
+        Action<LangfuseOptions, T> set,
+        Func<T, bool> valid,
+        string rule,
+        T replacement)
     {
-        if (!valid)
+        var value = get(options);
+        if (valid(value))
         {
-            problems.Add($"{Name(key)} {rule}; it is {actual}.");
+            return;
         }
 
-        return valid;
+        found.Add(new Finding(Subject(options, key, value), rule, SettingText.Value(key, replacement)));
+        set(options, replacement);
     }
+
+    /// <summary>
+    /// How a bad value is named: the variable or configuration key and the text it came from, or, when code set it,
+    /// the option and the value. Keys are never shown.
+    /// </summary>
+    private static string Subject(LangfuseOptions options, string key, object? value)
+    {
+        if (options.Origins.TryGetValue(key, out var origin) && Equals(origin.Value, value))
+        {
+            return $"{origin.Name}={SettingText.Show(origin.Text)}";
+        }
+
+        return $"{key}={SettingText.Value(key, value)} (set in code)";
+    }
+
+    private static bool IsValidEnvironment(string environment) =>
+        environment.Length <= MaxEnvironmentLength && EnvironmentPattern().IsMatch(environment) &&
+        !environment.StartsWith("langfuse", StringComparison.Ordinal);
 
     private static string Name(string key) => $"{key} ({LangfuseSettings.VariableOf(key)})";
 
@@ -148,4 +260,7 @@ internal static partial class LangfuseOptionsValidator
 
     [GeneratedRegex("^[a-z0-9_-]+$", RegexOptions.CultureInvariant)]
     private static partial Regex EnvironmentPattern();
+
+    /// <summary>One value that cannot be used: how to name it, the rule, and what is used instead (null: tracing cannot work).</summary>
+    private sealed record Finding(string Subject, string Rule, string? Replacement);
 }

@@ -50,6 +50,27 @@ internal static class SettingText
         return at < 0 ? value : string.Concat(value.AsSpan(0, start), "***", value.AsSpan(at));
     }
 
+    /// <summary>An option's value for a message ("using ... instead"), as a person would write it; never a key.</summary>
+    public static string Value(string key, object? value) => value switch
+    {
+        null => key switch
+        {
+            nameof(LangfuseOptions.Environment) => "none (Langfuse shows \"default\")",
+            nameof(LangfuseOptions.ServiceName) => "the entry assembly's name",
+            nameof(LangfuseOptions.BufferDirectory) => "the default directory",
+            _ => "none",
+        },
+        _ when key is nameof(LangfuseOptions.PublicKey) or nameof(LangfuseOptions.SecretKey) => "(a key, not shown)",
+        TimeSpan duration => Duration(duration),
+        Uri url => Diagnostics.Redaction.Url(url),
+        bool flag => flag ? "true" : "false",
+        IngestionProtocol protocol => protocol == IngestionProtocol.Legacy ? "legacy" : Enum.IsDefined(protocol) ? "otlp" : ((int)protocol).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        BufferFullPolicy policy => policy == BufferFullPolicy.RejectNewest ? "reject_newest" : Enum.IsDefined(policy) ? "drop_oldest" : ((int)policy).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        string text => Show(text),
+        IFormattable number => number.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+        _ => Show(value.ToString() ?? string.Empty),
+    };
+
     /// <summary>A duration for a message, in the unit people write it in.</summary>
     public static string Duration(TimeSpan value) =>
         value.Duration() < TimeSpan.FromSeconds(1) && value != TimeSpan.Zero

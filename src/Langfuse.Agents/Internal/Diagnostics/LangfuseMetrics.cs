@@ -58,6 +58,7 @@ internal sealed class LangfuseMetrics : IDisposable
     {
         Interlocked.Add(ref _spilled, count);
         _spilledCounter.Add(count);
+        ExportLedger.Current?.Buffered(count);
     }
 
     /// <summary>Items found on disk at start-up, left by an earlier run: accepted by this process from the disk.</summary>
@@ -82,6 +83,7 @@ internal sealed class LangfuseMetrics : IDisposable
 
         Interlocked.Add(ref _exported, count);
         _exportedCounter.Add(count);
+        ExportLedger.Current?.Delivered(count);
     }
 
     public void Dropped(DropReason reason, int count = 1)
@@ -93,6 +95,11 @@ internal sealed class LangfuseMetrics : IDisposable
 
         Interlocked.Add(ref _dropped[(int)reason], count);
         _droppedCounter.Add(count, ReasonTags[(int)reason]);
+        if (reason is not (DropReason.QueueFull or DropReason.SampledOut))
+        {
+            // Not for drops on the caller's thread before an item is queued: they never reach a flush.
+            ExportLedger.Current?.Dropped(count);
+        }
     }
 
     public void Retried()

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Langfuse.Agents.Internal.Diagnostics;
 using Langfuse.Agents.Internal.Export;
 using Langfuse.Agents.Internal.Http;
+using Langfuse.Agents.Internal.Timing;
 using Microsoft.Extensions.Logging;
 using Polly.CircuitBreaker;
 
@@ -25,7 +26,8 @@ internal sealed class DurableForwarder : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _timeProvider;
     private readonly Action<DurableRecord, string>? _onRejected;
-    private readonly SemaphoreSlim _wake = new(0);
+    private readonly LoopWaiter _waiter;
+    private readonly IdleProbe? _probe;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _drainGate = new();
     private List<TaskCompletionSource<bool>> _drainRequests = [];
@@ -40,7 +42,8 @@ internal sealed class DurableForwarder : IAsyncDisposable
         LangfuseMetrics metrics,
         ILogger logger,
         TimeProvider timeProvider,
-        Action<DurableRecord, string>? onRejected = null)
+        Action<DurableRecord, string>? onRejected = null,
+        IdleProbe? probe = null)
     {
         _queue = queue;
         _api = api;
@@ -50,22 +53,25 @@ internal sealed class DurableForwarder : IAsyncDisposable
         _logger = logger;
         _timeProvider = timeProvider;
         _onRejected = onRejected;
+        _probe = probe;
+        _waiter = new LoopWaiter(timeProvider, probe);
     }
 
-    public void Start() => _loop ??= Task.Run(RunAsync);
+    public void Start()
+    {
+        if (_loop is null)
+        {
+            _probe?.Started();
+            _loop = Task.Run(RunAsync);
+        }
+    }
 
     /// <summary>Something was appended, or the upstream looks healthy again: look at the disk now.</summary>
     /// <remarks>
     /// Coalesced: one pending wake is enough, so a caller that wakes on every append (the relay) cannot pile up a
     /// count that would later turn the back-off waits into immediate retries.
     /// </remarks>
-    public void Wake()
-    {
-        if (_wake.CurrentCount == 0)
-        {
-            _wake.Release();
-        }
-    }
+    public void Wake() => _waiter.Wake();
 
     /// <summary>
     /// Delivers what is on disk now, within <paramref name="timeout"/>. True when the buffer was emptied (of what this
@@ -111,10 +117,21 @@ internal sealed class DurableForwarder : IAsyncDisposable
         }
 
         _stopping.Dispose();
-        _wake.Dispose();
     }
 
     private async Task RunAsync()
+    {
+        try
+        {
+            await RunLoopAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _probe?.Stopped();
+        }
+    }
+
+    private async Task RunLoopAsync()
     {
         while (!_stopping.IsCancellationRequested)
         {
@@ -358,19 +375,7 @@ internal sealed class DurableForwarder : IAsyncDisposable
 
     private async Task WaitAsync(TimeSpan timeout)
     {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-        var woken = _wake.WaitAsync(cts.Token);
-        await Task.WhenAny(woken, Task.Delay(timeout, _timeProvider, cts.Token)).ConfigureAwait(false);
-        await cts.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await woken.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // The delay won (or we are stopping); the wake signal was not consumed.
-        }
-
+        await _waiter.WaitAsync(timeout, _stopping.Token).ConfigureAwait(false);
         _stopping.Token.ThrowIfCancellationRequested();
     }
 

@@ -326,7 +326,7 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
         try
         {
             _metrics.Retried();
-            await Task.Delay(_sender.Policy.GetDelay(round, retryAfter, Random.Shared.NextDouble()), _timeProvider, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(_sender.Policy.GetDelay(round, retryAfter, Random.Shared.NextDouble()), _sender.Waits, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -467,6 +467,11 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
         {
             case AppendOutcome.Stored:
                 _metrics.Spilled(itemCount);
+                if (reason is DropReason.ExportFailed or DropReason.CircuitOpen)
+                {
+                    _sender.Health.Undelivered(itemCount, buffered: true);
+                }
+
                 if (Interlocked.Exchange(ref _spillReported, 1) == 0 && detail != "write-ahead")
                 {
                     Log.Spilled(_logger, detail, itemCount);
@@ -493,7 +498,17 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
             return;
         }
 
-        Log.BatchDropped(_logger, count, LangfuseMetrics.ReasonName(reason), detail);
+        if (reason is DropReason.ExportFailed or DropReason.CircuitOpen)
+        {
+            // An outage: its warning and its recovery line (DeliveryHealth) count these; one line per batch would flood.
+            _sender.Health.Undelivered(count, buffered: false);
+            Log.BatchDroppedDuringOutage(_logger, count, LangfuseMetrics.ReasonName(reason), detail);
+        }
+        else
+        {
+            Log.BatchDropped(_logger, count, LangfuseMetrics.ReasonName(reason), detail);
+        }
+
         _metrics.Dropped(reason, count);
     }
 

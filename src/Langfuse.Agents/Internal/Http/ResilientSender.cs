@@ -1,10 +1,10 @@
 using Langfuse.Agents.Internal.Diagnostics;
 using Langfuse.Agents.Internal.Pipeline;
+using Langfuse.Agents.Internal.Timing;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
-using Polly.Timeout;
 
 namespace Langfuse.Agents.Internal.Http;
 
@@ -12,16 +12,46 @@ namespace Langfuse.Agents.Internal.Http;
 /// Runs one request through the Polly pipeline: retry (outermost) -> circuit breaker -> attempt timeout.
 /// Returns the final answer; throws only what no retry can fix (<see cref="BrokenCircuitException"/>, the
 /// caller's cancellation, or the last transient exception once retries are exhausted).
+/// Every attempt's outcome feeds <see cref="Health"/>, which logs an outage once and its end once.
 /// </summary>
 internal sealed class ResilientSender
 {
     private readonly ResiliencePipeline<ApiResponse> _pipeline;
 
-    public ResilientSender(LangfuseOptions options, TimeProvider timeProvider, LangfuseMetrics metrics, ILogger logger, ShutdownSignal? shutdown = null)
+    public ResilientSender(LangfuseOptions options, TimeProvider timeProvider, LangfuseMetrics metrics, ILogger logger, ShutdownSignal? shutdown = null, IdleProbe? probe = null)
     {
         shutdown ??= new ShutdownSignal();
         Policy = new RetryPolicy(options.RetryBaseDelay, options.MaxRetryDelay);
-        var builder = new ResiliencePipelineBuilder<ApiResponse> { TimeProvider = timeProvider };
+        Health = new DeliveryHealth(logger, timeProvider);
+        Waits = WaitingTimeProvider.For(timeProvider, probe);
+
+        // The breaker and the attempt timeout run on the plain clock; the retry's delays on Waits, so that a test hook
+        // knows the sender is waiting for its next attempt (and Polly's own timeout timers are not mistaken for waits).
+        var inner = new ResiliencePipelineBuilder<ApiResponse> { TimeProvider = timeProvider };
+        inner.AddCircuitBreaker(new CircuitBreakerStrategyOptions<ApiResponse>
+        {
+            // Polly's breaker counts a failure ratio over a window; a ratio of 1 with a minimum throughput of N
+            // opens after N failures with no success in between: "a handful of consecutive failures".
+            FailureRatio = 1.0,
+            MinimumThroughput = Math.Max(2, options.CircuitBreakerFailures),
+            SamplingDuration = TimeSpan.FromMinutes(5),
+            BreakDuration = options.CircuitBreakDuration,
+            ShouldHandle = static args => ValueTask.FromResult(IsTransient(args.Outcome, args.Context.CancellationToken)),
+            OnOpened = args =>
+            {
+                // Part of the outage the health line already reported: details only at Debug.
+                Log.CircuitOpened(logger, args.BreakDuration, Describe(args.Outcome));
+                return ValueTask.CompletedTask;
+            },
+            OnClosed = _ =>
+            {
+                Log.CircuitClosed(logger);
+                return ValueTask.CompletedTask;
+            },
+        });
+        inner.AddTimeout(options.Timeout);
+
+        var builder = new ResiliencePipelineBuilder<ApiResponse> { TimeProvider = Waits };
         if (options.MaxRetries > 0)
         {
             builder.AddRetry(new RetryStrategyOptions<ApiResponse>
@@ -39,32 +69,18 @@ internal sealed class ResilientSender
             });
         }
 
-        builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions<ApiResponse>
-        {
-            // Polly's breaker counts a failure ratio over a window; a ratio of 1 with a minimum throughput of N
-            // opens after N failures with no success in between: "a handful of consecutive failures".
-            FailureRatio = 1.0,
-            MinimumThroughput = Math.Max(2, options.CircuitBreakerFailures),
-            SamplingDuration = TimeSpan.FromMinutes(5),
-            BreakDuration = options.CircuitBreakDuration,
-            ShouldHandle = static args => ValueTask.FromResult(IsTransient(args.Outcome, args.Context.CancellationToken)),
-            OnOpened = args =>
-            {
-                Log.CircuitOpened(logger, args.BreakDuration, Describe(args.Outcome));
-                return ValueTask.CompletedTask;
-            },
-            OnClosed = _ =>
-            {
-                Log.CircuitClosed(logger);
-                return ValueTask.CompletedTask;
-            },
-        });
-        builder.AddTimeout(options.Timeout);
+        builder.AddPipeline(inner.Build());
         _pipeline = builder.Build();
         Metrics = metrics;
     }
 
     public RetryPolicy Policy { get; }
+
+    /// <summary>Whether delivery is failing now, and the two log lines of an outage.</summary>
+    public DeliveryHealth Health { get; }
+
+    /// <summary>The clock for waits between attempts (the exporter's per-event back-off uses it too).</summary>
+    public TimeProvider Waits { get; }
 
     private LangfuseMetrics Metrics { get; }
 
@@ -82,17 +98,21 @@ internal sealed class ResilientSender
                     }
 
                     state.Metrics.RequestSent();
+                    Outcome<ApiResponse> attempt;
                     try
                     {
-                        return Outcome.FromResult(await state.Send(ctx.CancellationToken).ConfigureAwait(false));
+                        attempt = Outcome.FromResult(await state.Send(ctx.CancellationToken).ConfigureAwait(false));
                     }
                     catch (Exception ex)
                     {
-                        return Outcome.FromException<ApiResponse>(ex);
+                        attempt = Outcome.FromException<ApiResponse>(ex);
                     }
+
+                    state.Observe(attempt);
+                    return attempt;
                 },
                 context,
-                new AttemptState(send, Metrics)).ConfigureAwait(false);
+                new AttemptState(send, Metrics, Health, cancellationToken)).ConfigureAwait(false);
             outcome.ThrowIfException();
             return outcome.Result!;
         }
@@ -102,13 +122,25 @@ internal sealed class ResilientSender
         }
     }
 
-    private sealed class AttemptState(Func<CancellationToken, Task<ApiResponse>> send, LangfuseMetrics metrics)
+    private sealed class AttemptState(Func<CancellationToken, Task<ApiResponse>> send, LangfuseMetrics metrics, DeliveryHealth health, CancellationToken callerToken)
     {
         public Func<CancellationToken, Task<ApiResponse>> Send { get; } = send;
 
         public LangfuseMetrics Metrics { get; } = metrics;
 
         public int Attempts { get; set; }
+
+        public void Observe(Outcome<ApiResponse> attempt)
+        {
+            if (attempt.Result is { IsSuccess: true })
+            {
+                health.Succeeded();
+            }
+            else if (IsTransient(attempt, callerToken))
+            {
+                health.AttemptFailed(Describe(attempt));
+            }
+        }
     }
 
     private static bool IsTransient(Outcome<ApiResponse> outcome, CancellationToken token) =>

@@ -40,18 +40,24 @@ internal sealed class RetryPolicy
     /// <param name="attempt">Zero-based retry number.</param>
     /// <param name="retryAfter">The server's <c>Retry-After</c>, if it sent one.</param>
     /// <param name="random">A uniform number in [0, 1) for the jitter.</param>
-    /// <returns>The delay, never above <see cref="MaxDelay"/>.</returns>
+    /// <returns>
+    /// The delay, never above <see cref="MaxDelay"/>, in whole milliseconds: timers wait whole milliseconds, so a
+    /// reported 0.4 ms would really be no wait at all.
+    /// </returns>
     public TimeSpan GetDelay(int attempt, TimeSpan? retryAfter, double random)
     {
         if (retryAfter is { } serverDelay)
         {
-            return Clamp(serverDelay, MinRetryAfter, MaxDelay);
+            return WholeMilliseconds(Clamp(serverDelay, MinRetryAfter, MaxDelay));
         }
 
         var exponent = Math.Clamp(attempt, 0, 30);
         var ceilingTicks = Math.Min(MaxDelay.Ticks, BaseDelay.Ticks * (double)(1L << exponent));
-        return TimeSpan.FromTicks((long)(ceilingTicks * Math.Clamp(random, 0, 1)));
+        return WholeMilliseconds(TimeSpan.FromTicks((long)(ceilingTicks * Math.Clamp(random, 0, 1))));
     }
+
+    private static TimeSpan WholeMilliseconds(TimeSpan value) =>
+        TimeSpan.FromTicks(value.Ticks - (value.Ticks % TimeSpan.TicksPerMillisecond));
 
     /// <summary>Reads <c>Retry-After</c> as seconds or as an HTTP date; a date in the past means "now".</summary>
     /// <param name="header">The parsed header, or null when absent or garbage.</param>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Langfuse.Agents.Internal.Diagnostics;
+using Langfuse.Agents.Internal.Timing;
 using Microsoft.Extensions.Logging;
 
 namespace Langfuse.Agents.Internal.Pipeline;
@@ -31,11 +32,13 @@ internal sealed class ExportPipeline : IAsyncDisposable
     private readonly long _maxQueueBytes;
     private readonly TimeSpan _flushInterval;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly SemaphoreSlim _wake = new(0);
+    private readonly LoopWaiter _waiter;
+    private readonly IdleProbe? _probe;
+    private readonly ExportLedger _ledger = new();
     private readonly Lock _flushGate = new();
     private readonly Task _reader;
     private List<TaskCompletionSource<bool>> _flushRequests = [];
-    private Task<bool>? _shutdownTask;
+    private Task<LangfuseFlushResult>? _shutdownTask;
     private PaddedLong _queuedBytes;
     private PaddedLong _queued;
     private long _inFlight;
@@ -50,7 +53,8 @@ internal sealed class ExportPipeline : IAsyncDisposable
         LangfuseMetrics metrics,
         ILogger logger,
         TimeProvider timeProvider,
-        ShutdownSignal? shutdownSignal = null)
+        ShutdownSignal? shutdownSignal = null,
+        IdleProbe? probe = null)
     {
         _exporter = exporter;
         _metrics = metrics;
@@ -63,6 +67,9 @@ internal sealed class ExportPipeline : IAsyncDisposable
         _maxQueueBytes = Math.Max(1, options.MaxQueueBytes);
         _flushInterval = options.FlushInterval > TimeSpan.Zero ? options.FlushInterval : TimeSpan.FromSeconds(1);
         metrics.SetQueueDepthSource(() => Pending);
+        _probe = probe;
+        _waiter = new LoopWaiter(timeProvider, probe);
+        probe?.Started();
         _reader = Task.Run(RunAsync);
     }
 
@@ -106,21 +113,23 @@ internal sealed class ExportPipeline : IAsyncDisposable
             && Volatile.Read(ref _readerIdle) != 0 && Interlocked.Exchange(ref _readerIdle, 0) != 0)
         {
             // Only two moments need the reader: the first item (to start the interval) and a full batch.
-            // Waking it for every item would cost each caller a semaphore release.
-            _wake.Release();
+            // Waking it for every item would cost each caller a lock.
+            _waiter.Wake();
         }
 
         return true;
     }
 
     /// <summary>
-    /// Sends everything enqueued before the call. True when that finished (delivered or dropped) within the timeout.
+    /// Sends everything enqueued before the call, and says what became of what it handled (delivered, kept on disk,
+    /// dropped) and whether it finished within the timeout.
     /// </summary>
-    public async Task<bool> FlushAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    public async Task<LangfuseFlushResult> FlushAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
+        var before = _ledger.Read();
         if (_reader.IsCompleted)
         {
-            return Pending == 0;
+            return _ledger.Since(before, Pending == 0, Pending);
         }
 
         var request = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -130,26 +139,29 @@ internal sealed class ExportPipeline : IAsyncDisposable
         }
 
         Wake();
+        bool completed;
         try
         {
-            return await request.Task.WaitAsync(timeout, _timeProvider, cancellationToken).ConfigureAwait(false);
+            completed = await request.Task.WaitAsync(timeout, _timeProvider, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
-            return false;
+            completed = false;
         }
         catch (OperationCanceledException)
         {
-            return false;
+            completed = false;
         }
+
+        return _ledger.Since(before, completed, Pending);
     }
 
     /// <summary>
-    /// Stops accepting items, sends what is queued within <paramref name="timeout"/>, then abandons the rest
-    /// (counted as <see cref="DropReason.Shutdown"/>). True when everything was handled in time. Later calls
-    /// return the first call's result.
+    /// Stops accepting items, sends what is queued within <paramref name="timeout"/>, then keeps the rest on disk (or
+    /// drops it, counted as <see cref="DropReason.Shutdown"/>). Says what became of the items and whether everything
+    /// was handled in time. Later calls return the first call's result.
     /// </summary>
-    public Task<bool> ShutdownAsync(TimeSpan timeout)
+    public Task<LangfuseFlushResult> ShutdownAsync(TimeSpan timeout)
     {
         lock (_flushGate)
         {
@@ -161,11 +173,11 @@ internal sealed class ExportPipeline : IAsyncDisposable
     {
         await ShutdownAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         _stopping.Dispose();
-        _wake.Dispose();
     }
 
-    private async Task<bool> ShutdownCoreAsync(TimeSpan timeout)
+    private async Task<LangfuseFlushResult> ShutdownCoreAsync(TimeSpan timeout)
     {
+        var before = _ledger.Read();
         Volatile.Write(ref _shutdown, 1);
         _shutdownSignal.Set();
         Wake();
@@ -196,7 +208,7 @@ internal sealed class ExportPipeline : IAsyncDisposable
         Volatile.Write(ref _closed, 1);
         await PersistAbandonedAsync().ConfigureAwait(false);
         CompleteFlushRequests(inTime && Pending == 0);
-        return inTime;
+        return _ledger.Since(before, inTime, Pending);
     }
 
     /// <summary>
@@ -204,6 +216,20 @@ internal sealed class ExportPipeline : IAsyncDisposable
     /// first of them arrived, a flush, or shutdown. Then it drains one batch, exports it, and looks again.
     /// </summary>
     private async Task RunAsync()
+    {
+        // Everything the exporter counts from this flow is the pipeline's own work (see ExportLedger).
+        ExportLedger.Current = _ledger;
+        try
+        {
+            await RunLoopAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _probe?.Stopped();
+        }
+    }
+
+    private async Task RunLoopAsync()
     {
         var batch = new List<object>(Math.Min(_flushAt, 1024));
         DateTimeOffset? deadline = null;
@@ -344,27 +370,8 @@ internal sealed class ExportPipeline : IAsyncDisposable
             return;
         }
 
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-        var woken = _wake.WaitAsync(cts.Token);
-        if (timeout != Timeout.InfiniteTimeSpan)
-        {
-            await Task.WhenAny(woken, Task.Delay(timeout, _timeProvider, cts.Token)).ConfigureAwait(false);
-        }
-        else
-        {
-            await Task.WhenAny(woken).ConfigureAwait(false);
-        }
-
+        await _waiter.WaitAsync(timeout, _stopping.Token).ConfigureAwait(false);
         Volatile.Write(ref _readerIdle, 0);
-        await cts.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await woken.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // Expected when the delay won: we cancelled the wait for the wake signal; nothing consumed.
-        }
     }
 
     private bool HasFlushRequests()
@@ -378,7 +385,7 @@ internal sealed class ExportPipeline : IAsyncDisposable
     private void Wake()
     {
         Volatile.Write(ref _readerIdle, 0);
-        _wake.Release();
+        _waiter.Wake();
     }
 
     /// <summary>What shutdown could not send goes to the exporter's buffer (local and quick), within a short grace.</summary>
@@ -401,6 +408,7 @@ internal sealed class ExportPipeline : IAsyncDisposable
         Interlocked.Add(ref _queued.Value, -abandoned.Count);
         var persist = Task.Run(() =>
         {
+            ExportLedger.Current = _ledger; // shutdown's own work: it is in the shutdown's result
             try
             {
                 _exporter.Persist(abandoned, DropReason.Shutdown);
