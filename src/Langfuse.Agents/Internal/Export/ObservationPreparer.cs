@@ -105,7 +105,7 @@ internal sealed class ObservationPreparer
             Exception = exception,
             Model = generation?.Model,
             ModelParameters = generation is null ? null : MapJson(generation.ModelParameterItems, masked: false),
-            UsageDetails = generation?.UsageItems() is { Count: > 0 } usage ? WriteUsage(usage) : null,
+            UsageDetails = generation?.UsageDetailItems() is { Count: > 0 } usage ? WriteUsage(usage) : null,
             CostDetails = generation is { CostItems.Length: > 0 } ? WriteCost(generation.CostItems) : null,
             CompletionStartTime = generation?.CompletionStartTime,
             PromptName = generation?.PromptName,
