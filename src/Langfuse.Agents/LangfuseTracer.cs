@@ -140,7 +140,7 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
             var exporter = new LangfuseExporter(
                 api,
                 options,
-                new ObservationPreparer(options, exportLogger),
+                new ObservationPreparer(options, exportLogger, _timeProvider),
                 sender,
                 resource,
                 _metrics,
