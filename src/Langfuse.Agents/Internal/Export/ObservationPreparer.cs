@@ -138,6 +138,8 @@ internal sealed class ObservationPreparer
             TraceVersion = trace?.Version,
             Environment = trace?.Environment ?? _defaultEnvironment,
             IsLocalRoot = observation.IsLocalRoot,
+            TraceStart = observation.Root.StartTime,
+            ContinuesRemoteTrace = observation.Root.ParentSpanId != 0,
             TraceInput = traceInput,
             TraceInputIsPlainString = traceInputPlain,
             TraceOutput = traceOutput,
