@@ -258,7 +258,9 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
 
     /// <summary>
     /// Starts an observation of any type as a child of <paramref name="parent"/>, else of the current observation,
-    /// else of <see cref="Activity.Current"/> (so a trace continues across services), else as the root of a new trace.
+    /// else of the caller's span that <see cref="ContinueTrace"/> set, else in <see cref="Activity.Current"/>'s trace
+    /// (as a child of the span that trace continues from another process, or as its root: never of an Activity
+    /// itself, which Langfuse does not receive), else as the root of a new trace.
     /// It becomes the current observation until it ends.
     /// </summary>
     /// <param name="name">The observation's name.</param>
@@ -568,15 +570,26 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
         }
 
         if (Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity
-            && Ids.TryParseTraceId(activity.TraceId.ToHexString(), out var traceHigh, out var traceLow)
-            && Ids.TryParseSpanId(activity.SpanId.ToHexString(), out var activitySpan))
+            && Ids.TryParseTraceId(activity.TraceId.ToHexString(), out var traceHigh, out var traceLow))
         {
-            // A caller's W3C sampled flag wins (an Activity with a parent span id continues someone's traceparent);
-            // a local root Activity, whose flags nobody decided, leaves the decision to our sampler.
-            var sampled = activity.HasRemoteParent || activity.ParentSpanId != default
-                ? activity.ActivityTraceFlags.HasFlag(ActivityTraceFlags.Recorded)
-                : Ids.IsSampled(traceHigh, traceLow, _sampleRate);
-            return Create(type, name, new ObservationLineage(traceHigh, traceLow, Ids.NewSpanId(), activitySpan, true, sampled, Root: null, Trace: null));
+            // Join the Activity's trace, but never parent on an Activity: Langfuse does not receive Activities, so that
+            // parent would be missing. The outermost Activity of this process either continues a span of another process
+            // (the inbound traceparent, which that process sends) or started the trace here (we become its root).
+            var origin = activity;
+            while (origin.Parent is { } parentActivity)
+            {
+                origin = parentActivity;
+            }
+
+            if (origin.ParentSpanId != default && Ids.TryParseSpanId(origin.ParentSpanId.ToHexString(), out var remoteSpan))
+            {
+                // The caller's W3C sampled flag wins, so a trace is kept or dropped whole.
+                var sampled = origin.ActivityTraceFlags.HasFlag(ActivityTraceFlags.Recorded);
+                return Create(type, name, new ObservationLineage(traceHigh, traceLow, Ids.NewSpanId(), remoteSpan, true, sampled, Root: null, Trace: null));
+            }
+
+            return Create(type, name, new ObservationLineage(
+                traceHigh, traceLow, Ids.NewSpanId(), 0, false, Ids.IsSampled(traceHigh, traceLow, _sampleRate), Root: null, Trace: null));
         }
 
         var (high, low) = Ids.NewTraceId();
