@@ -42,6 +42,7 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
     private readonly double _sampleRate;
     private readonly string? _environment;
     private readonly string? _release;
+    private readonly bool _privacyMode;
     private readonly TimeSpan _shutdownTimeout;
     private int _disposed;
     private readonly Lock _shutdownGate = new();
@@ -76,6 +77,7 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
         _sampleRate = double.IsFinite(options.SampleRate) ? Math.Clamp(options.SampleRate, 0, 1) : 1;
         _environment = options.Environment;
         _release = options.Release;
+        _privacyMode = options.PrivacyMode;
         _shutdownTimeout = options.ShutdownTimeout;
         ServiceName = ResolveServiceName(options.ServiceName);
 
@@ -460,6 +462,9 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
 
     internal DateTimeOffset Now() => _timeProvider.GetUtcNow();
 
+    /// <summary>Whether privacy mode is on: text stays out of what leaves the process, baggage included.</summary>
+    internal bool PrivacyMode => _privacyMode;
+
     /// <summary>
     /// Sends what is queued, then (with what is left of the budget) what waits on disk, so a short run with a small
     /// backlog leaves nothing behind when Langfuse is up; when it is down, what was not sent stays on disk.
@@ -598,12 +603,31 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
 
     private LangfuseObservation CreateRemoteChild(string name, ObservationType type, in LangfuseTraceContext remote)
     {
+        // What the caller propagated wins over this process's defaults (as in Langfuse's Python SDK): one trace, one
+        // name, release and environment, whichever process an observation comes from. Code here may still change them.
         LangfuseTrace? trace = null;
-        if (remote.SessionId is not null || remote.UserId is not null)
+        if (remote.SessionId is not null || remote.UserId is not null || remote.TraceName is not null || remote.Tags is { Count: > 0 }
+            || remote.Version is not null || remote.Release is not null || remote.Environment is not null || remote.Metadata is { Count: > 0 })
         {
             trace = CreateTrace(remote.TraceIdHigh, remote.TraceIdLow);
             trace.SessionId = remote.SessionId;
             trace.UserId = remote.UserId;
+            trace.Name = remote.TraceName;
+            trace.Version = remote.Version;
+            trace.Release = remote.Release ?? trace.Release;
+            trace.Environment = remote.Environment ?? trace.Environment;
+            if (remote.Tags is { Count: > 0 } tags)
+            {
+                trace.Tags = tags;
+            }
+
+            if (remote.Metadata is { } metadata)
+            {
+                foreach (var (key, value) in metadata)
+                {
+                    trace.SetMetadata(key, value);
+                }
+            }
         }
 
         return Create(type, name, new ObservationLineage(
