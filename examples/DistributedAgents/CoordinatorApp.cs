@@ -94,6 +94,10 @@ internal static class CoordinatorApp
 
             using (var answer = tracer.StartGeneration("answer", model: "fake-writer-1", input: found?.Hits.Select(h => h.Title)))
             {
+                // A model's pace: the first token after 50 ms, the rest 30 ms later.
+                await Task.Delay(TimeSpan.FromMilliseconds(50), TimeProvider.System);
+                answer.MarkFirstToken();
+                await Task.Delay(TimeSpan.FromMilliseconds(30), TimeProvider.System);
                 var text = found is { Hits.Count: > 0 }
                     ? $"{query} — see \"{found.Hits[0].Title}\" and {found.Hits.Count - 1} more."
                     : $"{query} — no sources available right now.";
