@@ -65,6 +65,8 @@ internal static class CoordinatorApp
         {
             using var root = tracer.StartTrace("distributed-query", sessionId, userId: "demo-user", input: query);
             root.Trace.AddTags("distributed", "example");
+            root.Trace.Release ??= "distributed-agents@1.0.0"; // LANGFUSE_RELEASE (or a CI commit) fills it in when set
+            root.Trace.Version = "coordinator-v1";
             await using var coordinator = tracer.StartAgent("coordinator", input: query);
             Console.WriteLine($"Q: {query}  (trace {root.TraceId})");
 
