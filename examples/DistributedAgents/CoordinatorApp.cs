@@ -65,6 +65,8 @@ internal static class CoordinatorApp
         {
             using var root = tracer.StartTrace("distributed-query", sessionId, userId: "demo-user", input: query);
             root.Trace.AddTags("distributed", "example");
+            root.Trace.Release ??= "distributed-agents@1.0.0"; // LANGFUSE_RELEASE (or a CI commit) fills it in when set
+            root.Trace.Version = "coordinator-v1";
             await using var coordinator = tracer.StartAgent("coordinator", input: query);
             Console.WriteLine($"Q: {query}  (trace {root.TraceId})");
 
@@ -94,6 +96,10 @@ internal static class CoordinatorApp
 
             using (var answer = tracer.StartGeneration("answer", model: "fake-writer-1", input: found?.Hits.Select(h => h.Title)))
             {
+                // A model's pace: the first token after 50 ms, the rest 30 ms later.
+                await Task.Delay(TimeSpan.FromMilliseconds(50), TimeProvider.System);
+                answer.MarkFirstToken();
+                await Task.Delay(TimeSpan.FromMilliseconds(30), TimeProvider.System);
                 var text = found is { Hits.Count: > 0 }
                     ? $"{query} — see \"{found.Hits[0].Title}\" and {found.Hits.Count - 1} more."
                     : $"{query} — no sources available right now.";

@@ -58,16 +58,20 @@ internal static class SearcherService
                 await Task.Delay(Timeout.Infinite, http.RequestAborted); // ends when the caller gives up
             }
 
+            // Fake work with a network's pace, so Langfuse shows real step durations (it keeps milliseconds).
             List<SearchHit> hits;
             using (var search = tracer.StartTool("web_search", input: new { query = request.Query }))
             {
-                await Task.Yield(); // a real web search would await here
+                await Task.Delay(TimeSpan.FromMilliseconds(40), TimeProvider.System, http.RequestAborted);
                 hits = FakeIndex.Search(request.Query);
                 search.Output = hits;
             }
 
             using (var rank = tracer.StartGeneration("rank", model: "fake-ranker-1", input: hits.Select(h => h.Title)))
             {
+                await Task.Delay(TimeSpan.FromMilliseconds(15), TimeProvider.System, http.RequestAborted);
+                rank.MarkFirstToken();
+                await Task.Delay(TimeSpan.FromMilliseconds(10), TimeProvider.System, http.RequestAborted);
                 hits = [.. hits.OrderByDescending(h => h.Score)];
                 rank.Output = hits.Select(h => h.Title);
                 rank.SetUsage(input: 40 * hits.Count, output: 5 * hits.Count);

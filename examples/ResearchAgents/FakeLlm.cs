@@ -20,25 +20,32 @@ internal sealed record TokenUsage(long InputTokens, long OutputTokens, long Cach
 internal sealed record ChatChunk(string Text, TokenUsage? Usage = null);
 
 /// <summary>
-/// A deterministic, offline stand-in for an LLM client. It streams canned answers derived from the prompt, one word
-/// per chunk, yielding the thread between chunks as a network stream would (no sleeps: the example runs in
-/// milliseconds). Swap it for your real client; the tracing code around it does not change.
+/// A deterministic, offline stand-in for an LLM client. It streams canned answers derived from the prompt in
+/// <see cref="Chunks"/> chunks with a model's pace: the first token after <see cref="TimeToFirstToken"/>, then a chunk
+/// every <see cref="TimePerChunk"/> (so Langfuse shows real durations and time to first token, not 0 ms). The waits
+/// run on the <see cref="TimeProvider"/> given, so a test with a fake clock need not wait. Swap it for your real
+/// client; the tracing code around it does not change.
 /// </summary>
-internal sealed class FakeLlm
+internal sealed class FakeLlm(TimeProvider timeProvider)
 {
+    public const int Chunks = 6;
+    public static readonly TimeSpan TimeToFirstToken = TimeSpan.FromMilliseconds(50);
+    public static readonly TimeSpan TimePerChunk = TimeSpan.FromMilliseconds(10);
+
     public async IAsyncEnumerable<ChatChunk> StreamChatAsync(ChatRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var system = request.Messages.FirstOrDefault(m => m.Role == "system")?.Content ?? string.Empty;
         var user = request.Messages.LastOrDefault(m => m.Role == "user")?.Content ?? string.Empty;
         var reply = system.Contains("planner", StringComparison.Ordinal) ? Plan(user) : Summarize(user);
 
-        await Task.Yield(); // "time to first token"
+        await Task.Delay(TimeToFirstToken, timeProvider, cancellationToken); // the prompt is read, the first token comes
         var words = reply.Split(' ');
-        for (var i = 0; i < words.Length; i++)
+        var perChunk = (words.Length + Chunks - 1) / Chunks;
+        for (var i = 0; i < words.Length; i += perChunk)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            yield return new ChatChunk(i == 0 ? words[i] : " " + words[i]);
-            await Task.Yield();
+            var text = string.Join(' ', words.Skip(i).Take(perChunk));
+            yield return new ChatChunk(i == 0 ? text : " " + text);
+            await Task.Delay(TimePerChunk, timeProvider, cancellationToken);
         }
 
         // Like OpenAI's stream_options.include_usage: usage arrives with the final chunk.

@@ -4,8 +4,9 @@
 //   LANGFUSE_PUBLIC_KEY=pk-lf-... LANGFUSE_SECRET_KEY=sk-lf-... \
 //   LANGFUSE_BASE_URL=https://cloud.langfuse.com dotnet run --project examples/ResearchAgents -- "your question"
 //
-// Configuration comes only from environment variables (LANGFUSE_*). The model and the web are deterministic fakes,
-// so the run is offline and takes milliseconds; the tracing code is what you would write around real clients.
+// Configuration comes only from environment variables (LANGFUSE_*). The model and the web are deterministic fakes
+// with realistic latencies (tens of milliseconds, a streamed answer with a visible first token), so the run is offline
+// and takes about a second; the tracing code is what you would write around real clients.
 
 using System.Text;
 using Langfuse.Agents;
@@ -24,8 +25,9 @@ options.Capture = capture;
 var tracer = new LangfuseTracer(options);
 
 // 2. The agents. They share the tracer and never pass parents around: nesting follows the async flow.
-var llm = new TracedLlm(tracer, new FakeLlm());
-var coordinator = new Coordinator(tracer, llm, new Searcher(tracer, new FakeWeb()), new Summarizer(tracer, llm));
+var clock = TimeProvider.System;
+var llm = new TracedLlm(tracer, new FakeLlm(clock));
+var coordinator = new Coordinator(tracer, llm, new Searcher(tracer, new FakeWeb(clock), clock), new Summarizer(tracer, llm));
 
 // 3. One trace per query; the run's traces share a session so Langfuse groups them.
 var sessionId = $"demo-{Guid.NewGuid().ToString("N")[..8]}";

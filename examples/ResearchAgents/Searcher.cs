@@ -9,9 +9,10 @@ internal sealed record Findings(IReadOnlyList<SearchResult> Results, Page? TopPa
 /// The searcher agent: runs the planned searches in parallel (sibling <c>web_search</c> tool observations), then
 /// reads the best hit with <c>fetch_page</c>, retrying transient failures (one tool observation per attempt).
 /// </summary>
-internal sealed class Searcher(LangfuseTracer tracer, FakeWeb web)
+internal sealed class Searcher(LangfuseTracer tracer, FakeWeb web, TimeProvider timeProvider)
 {
     private const int MaxAttempts = 3;
+    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(20);
 
     public async Task<Findings> SearchAsync(IReadOnlyList<string> searchQueries, CancellationToken cancellationToken = default)
     {
@@ -60,8 +61,8 @@ internal sealed class Searcher(LangfuseTracer tracer, FakeWeb web)
                 tool.SetMetadata("reason", attempt < MaxAttempts ? "transient timeout, retrying" : "transient timeout, giving up");
             }
 
-            // A real client would back off here (with jitter); the example stays fast.
-            await Task.Yield();
+            // Back off before the next attempt (a real client would add jitter).
+            await Task.Delay(RetryDelay, timeProvider, cancellationToken);
         }
 
         return (null, MaxAttempts);

@@ -37,9 +37,10 @@ internal sealed class TracedLlm(LangfuseTracer tracer, FakeLlm llm)
 
                 if (chunk.Usage is { } usage)
                 {
-                    generation
-                        .SetUsage(input: usage.InputTokens, output: usage.OutputTokens, total: usage.TotalTokens)
-                        .SetUsage("cached_input", usage.CachedInputTokens);
+                    // As the provider reports them: prompt tokens include the cached ones. The SDK sends Langfuse
+                    // uncached input and cached input as separate buckets, so its totals and prices add up.
+                    generation.SetUsage(
+                        input: usage.InputTokens, output: usage.OutputTokens, total: usage.TotalTokens, cachedInput: usage.CachedInputTokens);
                     var cost = ModelPrice.For(request.Model).CostOf(usage);
                     generation.SetCost(input: cost.Input, output: cost.Output, total: cost.Input + cost.Output);
                 }

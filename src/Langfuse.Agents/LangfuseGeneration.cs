@@ -1,4 +1,5 @@
 using Langfuse.Agents.Internal;
+using Langfuse.Agents.Internal.Export;
 
 namespace Langfuse.Agents;
 
@@ -10,10 +11,13 @@ public sealed class LangfuseGeneration : LangfuseObservation
 {
     private string? _model;
     private SmallMap<object?> _modelParameters;
-    private SmallMap<long> _usage; // kinds other than the three below
+    private SmallMap<long> _usage; // buckets under their own names, besides the counts below
     private long _inputTokens = -1;
     private long _outputTokens = -1;
     private long _totalTokens = -1;
+    private long _cachedInputTokens = -1;
+    private long _cacheCreationInputTokens = -1;
+    private long _reasoningTokens = -1;
     private SmallMap<decimal> _cost;
     private DateTimeOffset? _completionStartTime;
     private string? _promptName;
@@ -40,18 +44,55 @@ public sealed class LangfuseGeneration : LangfuseObservation
     /// <summary>The model parameters set so far (temperature, max tokens...).</summary>
     public IReadOnlyDictionary<string, object?> ModelParameters => _modelParameters.ToDictionary();
 
-    /// <summary>Token usage by kind (<c>input</c>, <c>output</c>, <c>total</c>, <c>cached_input</c>, <c>reasoning</c>...).</summary>
+    /// <summary>
+    /// Token counts as set, in the providers' terms: <c>input</c>, <c>output</c>, <c>total</c>, <c>cached_input</c>,
+    /// <c>cache_creation_input</c>, <c>reasoning</c>, and any bucket set under its own name. See
+    /// <see cref="UsageDetails"/> for what Langfuse receives.
+    /// </summary>
     public IReadOnlyDictionary<string, long> Usage
     {
         get
         {
             var usage = new Dictionary<string, long>(StringComparer.Ordinal);
-            foreach (var (kind, count) in UsageItems())
+            Add("input", _inputTokens);
+            Add("output", _outputTokens);
+            Add("total", _totalTokens);
+            Add("cached_input", _cachedInputTokens);
+            Add("cache_creation_input", _cacheCreationInputTokens);
+            Add("reasoning", _reasoningTokens);
+            foreach (var (kind, count) in _usage.Items)
             {
                 usage[kind] = count;
             }
 
             return usage;
+
+            void Add(string kind, long count)
+            {
+                if (count >= 0)
+                {
+                    usage[kind] = count;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The usage buckets Langfuse receives, which never overlap and add up to <c>total</c>: <c>input</c> without its
+    /// cached and cache-creation parts, <c>input_cached_tokens</c>, <c>input_cache_creation</c>, <c>output</c> without
+    /// reasoning, <c>output_reasoning_tokens</c>, other buckets by name, and <c>total</c>, their sum.
+    /// </summary>
+    public IReadOnlyDictionary<string, long> UsageDetails
+    {
+        get
+        {
+            var details = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var (kind, count) in UsageDetailItems())
+            {
+                details[kind] = count;
+            }
+
+            return details;
         }
     }
 
@@ -91,35 +132,72 @@ public sealed class LangfuseGeneration : LangfuseObservation
         return this;
     }
 
-    /// <summary>Sets token usage. Counts left null are not changed; negative counts are ignored.</summary>
-    /// <param name="input">Prompt tokens.</param>
-    /// <param name="output">Completion tokens.</param>
-    /// <param name="total">Total tokens; Langfuse adds input and output when omitted.</param>
+    /// <summary>
+    /// Sets token usage from the numbers a provider reports. <paramref name="input"/> and <paramref name="output"/>
+    /// are the whole prompt and completion, including their cached and reasoning parts, as OpenAI reports them
+    /// (<c>prompt_tokens</c>, <c>completion_tokens</c>); the parts are passed on their own and subtracted when the usage
+    /// is sent, so Langfuse's buckets add up (see the README's Token usage table for Anthropic and Gemini). Counts left
+    /// null are not changed; negative counts and counts above 2^53 are ignored.
+    /// </summary>
+    /// <param name="input">All prompt tokens, including cached and cache-creation tokens.</param>
+    /// <param name="output">All completion tokens, including reasoning tokens.</param>
+    /// <param name="total">Total tokens; used only when no other count is set, since the total sent is always the sum of the buckets.</param>
+    /// <param name="cachedInput">Prompt tokens read from the provider's cache (OpenAI <c>cached_tokens</c>, Anthropic <c>cache_read_input_tokens</c>).</param>
+    /// <param name="cacheCreationInput">Prompt tokens written to the cache (Anthropic <c>cache_creation_input_tokens</c>).</param>
+    /// <param name="reasoning">Completion tokens spent on reasoning (OpenAI <c>reasoning_tokens</c>).</param>
     /// <returns>This generation, for chaining.</returns>
-    public LangfuseGeneration SetUsage(long? input = null, long? output = null, long? total = null)
+    public LangfuseGeneration SetUsage(
+        long? input = null, long? output = null, long? total = null, long? cachedInput = null, long? cacheCreationInput = null, long? reasoning = null)
     {
-        SetUsage("input", input);
-        SetUsage("output", output);
-        SetUsage("total", total);
+        if (!CanChange())
+        {
+            return this;
+        }
+
+        Set(ref _inputTokens, input);
+        Set(ref _outputTokens, output);
+        Set(ref _totalTokens, total);
+        Set(ref _cachedInputTokens, cachedInput);
+        Set(ref _cacheCreationInputTokens, cacheCreationInput);
+        Set(ref _reasoningTokens, reasoning);
         return this;
+
+        static void Set(ref long field, long? count)
+        {
+            if (count is >= 0 and <= UsageBuckets.MaxCount)
+            {
+                field = count.Value;
+            }
+        }
     }
 
-    /// <summary>Sets one usage count, such as <c>cached_input</c> or <c>reasoning</c>.</summary>
+    /// <summary>
+    /// Sets one usage count by name. <c>input</c>, <c>output</c>, <c>total</c>, <c>cached_input</c>,
+    /// <c>cache_creation_input</c> and <c>reasoning</c> (or the providers' and Langfuse's names for them, such as
+    /// <c>cached_tokens</c> or <c>input_cached_tokens</c>) mean what the parameters of
+    /// <see cref="SetUsage(long?, long?, long?, long?, long?, long?)"/> mean. Any other name is a Langfuse bucket of its
+    /// own, for example <c>input_audio_tokens</c>: a name containing <c>input</c> counts as part of the input (and is
+    /// subtracted from it), one containing <c>output</c> as part of the output, any other is added on top.
+    /// </summary>
     /// <param name="kind">The kind of tokens.</param>
-    /// <param name="count">The count; ignored when null or negative (Langfuse drops negative counts).</param>
+    /// <param name="count">The count; ignored when null, negative or above 2^53.</param>
     /// <returns>This generation, for chaining.</returns>
     public LangfuseGeneration SetUsage(string kind, long? count)
     {
-        if (kind is not null && count is >= 0 && CanChange())
+        if (string.IsNullOrEmpty(kind) || count is not (>= 0 and <= UsageBuckets.MaxCount) || !CanChange())
         {
-            // The three common kinds live in fields: no allocation for the usual SetUsage(input, output, total).
-            switch (kind)
-            {
-                case "input": _inputTokens = count.Value; break;
-                case "output": _outputTokens = count.Value; break;
-                case "total": _totalTokens = count.Value; break;
-                default: _usage.Set(kind, count.Value); break;
-            }
+            return this;
+        }
+
+        switch (UsageBuckets.Known(kind))
+        {
+            case UsageKind.Input: _inputTokens = count.Value; break;
+            case UsageKind.Output: _outputTokens = count.Value; break;
+            case UsageKind.Total: _totalTokens = count.Value; break;
+            case UsageKind.CachedInput: _cachedInputTokens = count.Value; break;
+            case UsageKind.CacheCreationInput: _cacheCreationInputTokens = count.Value; break;
+            case UsageKind.Reasoning: _reasoningTokens = count.Value; break;
+            default: _usage.Set(kind, count.Value); break;
         }
 
         return this;
@@ -180,36 +258,13 @@ public sealed class LangfuseGeneration : LangfuseObservation
     }
 
     internal override int EstimateExtraBytes() =>
-        64 + (_modelParameters.Count * 48) + ((_usage.Count + 3) * 32) + (_cost.Count * 32);
+        64 + (_modelParameters.Count * 48) + ((_usage.Count + 6) * 32) + (_cost.Count * 32);
 
     internal ReadOnlySpan<KeyValuePair<string, object?>> ModelParameterItems => _modelParameters.Items;
 
-    /// <summary>Every usage count set, the common kinds first.</summary>
-    internal List<KeyValuePair<string, long>> UsageItems()
-    {
-        var items = new List<KeyValuePair<string, long>>(3 + _usage.Count);
-        if (_inputTokens >= 0)
-        {
-            items.Add(new("input", _inputTokens));
-        }
-
-        if (_outputTokens >= 0)
-        {
-            items.Add(new("output", _outputTokens));
-        }
-
-        if (_totalTokens >= 0)
-        {
-            items.Add(new("total", _totalTokens));
-        }
-
-        foreach (var item in _usage.Items)
-        {
-            items.Add(item);
-        }
-
-        return items;
-    }
+    /// <summary>The Langfuse usage buckets (see <see cref="UsageDetails"/>); empty when no usage was set.</summary>
+    internal List<KeyValuePair<string, long>> UsageDetailItems() =>
+        UsageBuckets.From(_inputTokens, _outputTokens, _totalTokens, _cachedInputTokens, _cacheCreationInputTokens, _reasoningTokens, _usage.Items);
 
     internal ReadOnlySpan<KeyValuePair<string, decimal>> CostItems => _cost.Items;
 }

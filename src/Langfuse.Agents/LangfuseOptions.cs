@@ -130,9 +130,11 @@ public sealed class LangfuseOptions
     public bool PrivacyMode { get; set; }
 
     /// <summary>
-    /// A function applied to every input, output and metadata value before it leaves the process, on the
-    /// background path (never on the caller's thread). Return the value to send. If it throws, the value
-    /// is replaced by <c>&lt;fully masked due to failed mask function&gt;</c>.
+    /// A function applied to every input, output and metadata value, status message, exception message and score
+    /// comment before it leaves the process, on the background path (never on the caller's thread); null values are
+    /// not passed to it. Return the value to send. If it throws, the value is replaced by
+    /// <c>&lt;fully masked due to failed mask function&gt;</c> (reported at most once a minute, with a count). A mask
+    /// written for strings sees objects whole: wrap it in <see cref="LangfuseMask.EveryString"/> to reach nested text.
     /// </summary>
     public Func<object?, object?>? Mask { get; set; }
 

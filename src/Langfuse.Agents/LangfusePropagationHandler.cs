@@ -3,7 +3,8 @@ namespace Langfuse.Agents;
 /// <summary>
 /// An <see cref="HttpClient"/> handler that continues the current observation's trace in the service it calls:
 /// it sets the W3C <c>traceparent</c> header (trace id, the current observation's id, the sampled flag) and, when
-/// <see cref="IncludeBaggage"/> is on, W3C <c>baggage</c> with the trace's session and user ids.
+/// <see cref="IncludeBaggage"/> is on, W3C <c>baggage</c> with the trace's attributes (session, user, name, tags,
+/// version, release, environment, metadata; see <see cref="LangfuseTraceContext"/>).
 /// </summary>
 /// <remarks>
 /// With no current observation the request is left as it is (the runtime's own <see cref="System.Diagnostics.Activity"/>
@@ -26,9 +27,11 @@ public sealed class LangfusePropagationHandler : DelegatingHandler
     }
 
     /// <summary>
-    /// Also send the trace's session and user ids as W3C <c>baggage</c> (<c>langfuse_session_id</c>,
-    /// <c>langfuse_user_id</c>), so the callee's observations land in the same session and user. Default: off, because
-    /// baggage goes to every downstream service, including ones you do not own.
+    /// Also send the trace's attributes as W3C <c>baggage</c> (<c>langfuse_session_id</c>, <c>langfuse_user_id</c>,
+    /// <c>langfuse_trace_name</c>, <c>langfuse_tags</c>, <c>langfuse_version</c>, <c>langfuse_release</c>,
+    /// <c>langfuse_environment</c>, <c>langfuse_metadata_{key}</c>), so the callee's observations carry the same
+    /// session, user, name, tags and release in Langfuse. Default: off, because baggage goes to every downstream
+    /// service, including ones you do not own.
     /// </summary>
     public bool IncludeBaggage { get; init; }
 
@@ -77,7 +80,6 @@ public sealed class LangfusePropagationHandler : DelegatingHandler
         }
     }
 
-    private static bool IsOurs(string member) =>
-        member.StartsWith(LangfuseTraceContext.SessionBaggageKey + "=", StringComparison.Ordinal)
-        || member.StartsWith(LangfuseTraceContext.UserBaggageKey + "=", StringComparison.Ordinal);
+    // Every langfuse_ member describes the current trace: a stale one from elsewhere must not travel beside ours.
+    private static bool IsOurs(string member) => member.StartsWith(LangfuseTraceContext.BaggagePrefix, StringComparison.Ordinal);
 }

@@ -1,18 +1,24 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using Langfuse.Agents.Internal;
 
 namespace Langfuse.Agents;
 
 /// <summary>
 /// The part of a trace that crosses a process boundary: the W3C <c>traceparent</c> (trace id, parent span id,
-/// sampled flag) and, when the caller chose to send it, the session and user ids carried in W3C <c>baggage</c>.
+/// sampled flag) and, when the caller chose to send it, the trace's attributes carried in W3C <c>baggage</c>:
+/// session, user, trace name, tags, version, release, environment and metadata.
 /// </summary>
 /// <remarks>
 /// The outgoing side is <see cref="LangfusePropagationHandler"/>; the incoming side is
 /// <see cref="LangfuseTracer.ContinueTrace(LangfuseTraceContext)"/> (used by <c>app.UseLangfuseTraceContext()</c>
-/// in <c>Langfuse.Agents.AspNetCore</c>). Baggage keys are <c>langfuse_session_id</c> and <c>langfuse_user_id</c>,
-/// the names Langfuse's Python SDK propagates; <c>session.id</c> and <c>user.id</c> are read too.
+/// in <c>Langfuse.Agents.AspNetCore</c>). Baggage keys are those of Langfuse's Python SDK
+/// (<c>propagate_attributes(..., as_baggage=True)</c>): <c>langfuse_session_id</c>, <c>langfuse_user_id</c>,
+/// <c>langfuse_trace_name</c>, <c>langfuse_tags</c>, <c>langfuse_version</c>, <c>langfuse_environment</c> and
+/// <c>langfuse_metadata_{key}</c>, plus <c>langfuse_release</c> in the same scheme; <c>session.id</c> and
+/// <c>user.id</c> are read too. As in the Python SDK, values over 200 characters are neither sent nor read.
 /// </remarks>
 public readonly record struct LangfuseTraceContext
 {
@@ -28,8 +34,33 @@ public readonly record struct LangfuseTraceContext
     /// <summary>The baggage key for the user id.</summary>
     public const string UserBaggageKey = "langfuse_user_id";
 
-    // W3C Baggage limits: 8192 bytes per header; values beyond that are not worth sending.
+    /// <summary>The baggage key for the trace name.</summary>
+    public const string TraceNameBaggageKey = "langfuse_trace_name";
+
+    /// <summary>The baggage key for the trace's tags (comma-separated).</summary>
+    public const string TagsBaggageKey = "langfuse_tags";
+
+    /// <summary>The baggage key for the trace's version.</summary>
+    public const string VersionBaggageKey = "langfuse_version";
+
+    /// <summary>The baggage key for the release.</summary>
+    public const string ReleaseBaggageKey = "langfuse_release";
+
+    /// <summary>The baggage key for the environment.</summary>
+    public const string EnvironmentBaggageKey = "langfuse_environment";
+
+    /// <summary>The prefix of the baggage keys for trace metadata entries (<c>langfuse_metadata_{key}</c>).</summary>
+    public const string MetadataBaggagePrefix = "langfuse_metadata_";
+
+    /// <summary>The prefix every baggage key of Langfuse starts with.</summary>
+    public const string BaggagePrefix = "langfuse_";
+
+    /// <summary>The longest value propagated, as in Langfuse's Python SDK.</summary>
+    public const int MaxBaggageValueLength = 200;
+
+    // W3C Baggage limits: 8192 bytes and 64 members per header.
     private const int MaxBaggageLength = 8192;
+    private const int MaxBaggageMembers = 64;
 
     internal LangfuseTraceContext(ulong traceIdHigh, ulong traceIdLow, ulong parentSpanId, bool isSampled, string? sessionId, string? userId)
     {
@@ -59,21 +90,74 @@ public readonly record struct LangfuseTraceContext
     /// <summary>The user id carried in baggage, if any.</summary>
     public string? UserId { get; init; }
 
+    /// <summary>The trace name carried in baggage, if any.</summary>
+    public string? TraceName { get; init; }
+
+    /// <summary>The trace's tags carried in baggage, if any.</summary>
+    public IReadOnlyList<string>? Tags { get; init; }
+
+    /// <summary>The trace's version carried in baggage, if any.</summary>
+    public string? Version { get; init; }
+
+    /// <summary>The release carried in baggage, if any.</summary>
+    public string? Release { get; init; }
+
+    /// <summary>The environment carried in baggage, if any (only a value Langfuse accepts).</summary>
+    public string? Environment { get; init; }
+
+    /// <summary>Trace metadata carried in baggage (text, numbers and booleans, as text), if any.</summary>
+    public IReadOnlyDictionary<string, string>? Metadata { get; init; }
+
     internal ulong TraceIdHigh { get; }
 
     internal ulong TraceIdLow { get; }
 
     internal ulong ParentSpanId { get; }
 
-    /// <summary>The context that continues <paramref name="observation"/>'s trace under it, with its session and user.</summary>
+    /// <summary>The context that continues <paramref name="observation"/>'s trace under it, with the trace's attributes.</summary>
     /// <param name="observation">The observation that becomes the remote parent.</param>
     /// <returns>The context.</returns>
+    /// <remarks>
+    /// Trace metadata travels only as text, numbers and booleans of at most 200 characters; in privacy mode only numbers
+    /// and booleans, since text may be the user's.
+    /// </remarks>
     public static LangfuseTraceContext FromObservation(LangfuseObservation observation)
     {
         ArgumentNullException.ThrowIfNull(observation);
         var trace = observation.TraceIfCreated;
-        return new LangfuseTraceContext(
+        var context = new LangfuseTraceContext(
             observation.TraceIdHigh, observation.TraceIdLow, observation.SpanId, observation.IsSampled, trace?.SessionId, trace?.UserId);
+        if (trace is null)
+        {
+            return context;
+        }
+
+        Dictionary<string, string>? metadata = null;
+        foreach (var (key, value) in trace.MetadataSnapshot)
+        {
+            var text = value switch
+            {
+                string s when !observation.Tracer.PrivacyMode => s,
+                bool b => b ? "true" : "false",
+                sbyte or byte or short or ushort or int or uint or long or ulong or float or double or decimal =>
+                    Convert.ToString(value, CultureInfo.InvariantCulture),
+                _ => null,
+            };
+            if (text is not null)
+            {
+                (metadata ??= new Dictionary<string, string>(StringComparer.Ordinal))[key] = text;
+            }
+        }
+
+        return context with
+        {
+            TraceName = trace.Name,
+            Tags = trace.TagsSnapshot is { Length: > 0 } tags ? tags : null,
+            Version = trace.Version,
+            Release = trace.Release,
+            Environment = trace.Environment,
+            Metadata = metadata,
+        };
     }
 
     /// <summary>
@@ -105,13 +189,12 @@ public readonly record struct LangfuseTraceContext
         }
 
         var flags = Convert.ToByte(value[53..55].ToString(), 16);
-        string? sessionId = null, userId = null;
+        context = new LangfuseTraceContext(high, low, parent, (flags & 1) != 0, null, null);
         if (!string.IsNullOrEmpty(baggage))
         {
-            ReadBaggage(baggage, ref sessionId, ref userId);
+            context = ReadBaggage(baggage, context);
         }
 
-        context = new LangfuseTraceContext(high, low, parent, (flags & 1) != 0, sessionId, userId);
         return true;
     }
 
@@ -138,25 +221,46 @@ public readonly record struct LangfuseTraceContext
     }
 
     /// <summary>
-    /// Formats the session and user ids as W3C <c>baggage</c> members (values percent-encoded), or returns
-    /// <see langword="null"/> when neither is set.
+    /// Formats the trace's attributes as W3C <c>baggage</c> members (values percent-encoded; values over 200 characters
+    /// left out, and members beyond the W3C limits of 8,192 bytes and 64 members dropped), or returns
+    /// <see langword="null"/> when there is none.
     /// </summary>
     /// <returns>The header value, or <see langword="null"/>.</returns>
     public string? ToBaggage()
     {
-        if (string.IsNullOrEmpty(SessionId) && string.IsNullOrEmpty(UserId))
+        var builder = new StringBuilder();
+        var members = 0;
+        Append(SessionBaggageKey, SessionId);
+        Append(UserBaggageKey, UserId);
+        Append(TraceNameBaggageKey, TraceName);
+
+        // A tag holding a comma cannot travel in a comma-separated list; it stays out rather than split in two.
+        Append(TagsBaggageKey, Tags is { Count: > 0 } tags ? string.Join(',', tags.Where(static t => !t.Contains(',', StringComparison.Ordinal))) : null);
+        Append(VersionBaggageKey, Version);
+        Append(ReleaseBaggageKey, Release);
+        Append(EnvironmentBaggageKey, Environment);
+        if (Metadata is not null)
         {
-            return null;
+            foreach (var (key, value) in Metadata.OrderBy(static kv => kv.Key, StringComparer.Ordinal))
+            {
+                if (IsToken(key))
+                {
+                    Append(MetadataBaggagePrefix + key, value);
+                }
+            }
         }
 
-        var builder = new StringBuilder();
-        Append(builder, SessionBaggageKey, SessionId);
-        Append(builder, UserBaggageKey, UserId);
-        return builder.Length is > 0 and <= MaxBaggageLength ? builder.ToString() : null;
+        return builder.Length > 0 ? builder.ToString() : null;
 
-        static void Append(StringBuilder builder, string key, string? value)
+        void Append(string key, string? value)
         {
-            if (string.IsNullOrEmpty(value))
+            if (string.IsNullOrEmpty(value) || value.Length > MaxBaggageValueLength || members >= MaxBaggageMembers)
+            {
+                return;
+            }
+
+            var member = key + "=" + Uri.EscapeDataString(value);
+            if (builder.Length + (builder.Length > 0 ? 1 : 0) + member.Length > MaxBaggageLength)
             {
                 return;
             }
@@ -166,17 +270,27 @@ public readonly record struct LangfuseTraceContext
                 builder.Append(',');
             }
 
-            builder.Append(key).Append('=').Append(Uri.EscapeDataString(value));
+            builder.Append(member);
+            members++;
         }
     }
 
     /// <inheritdoc />
     public override string ToString() => ToTraceparent();
 
-    private static void ReadBaggage(string baggage, ref string? sessionId, ref string? userId)
+    /// <summary>Reads the members this SDK knows from a baggage header; anything else, and anything malformed, is ignored.</summary>
+    private static LangfuseTraceContext ReadBaggage(string baggage, LangfuseTraceContext context)
     {
+        string? sessionId = null, legacySessionId = null, userId = null, legacyUserId = null;
+        Dictionary<string, string>? metadata = null;
+        var members = 0;
         foreach (var member in baggage.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
+            if (++members > MaxBaggageMembers)
+            {
+                break;
+            }
+
             // key=value;property;property=value: properties are ignored.
             var pair = member.Split(';', 2)[0];
             var equals = pair.IndexOf('=', StringComparison.Ordinal);
@@ -186,28 +300,76 @@ public readonly record struct LangfuseTraceContext
             }
 
             var key = pair[..equals].Trim();
-            if (!TryDecode(pair[(equals + 1)..].Trim(), out var value) || value.Length == 0)
+            if (!TryDecode(pair[(equals + 1)..].Trim(), out var value) || value.Length > MaxBaggageValueLength)
+            {
+                continue;
+            }
+
+            if (key == TagsBaggageKey)
+            {
+                context = context with { Tags = ReadTags(value) };
+                continue;
+            }
+
+            if (value.Length == 0)
             {
                 continue;
             }
 
             switch (key)
             {
-                case SessionBaggageKey:
-                    sessionId = value;
-                    break;
-                case "session.id":
-                    sessionId ??= value;
-                    break;
-                case UserBaggageKey:
-                    userId = value;
-                    break;
-                case "user.id":
-                    userId ??= value;
+                case SessionBaggageKey: sessionId = value; break;
+                case "session.id": legacySessionId ??= value; break;
+                case UserBaggageKey: userId = value; break;
+                case "user.id": legacyUserId ??= value; break;
+                case TraceNameBaggageKey: context = context with { TraceName = value }; break;
+                case VersionBaggageKey: context = context with { Version = value }; break;
+                case ReleaseBaggageKey: context = context with { Release = value }; break;
+                case EnvironmentBaggageKey when IsEnvironment(value): context = context with { Environment = value }; break;
+                default:
+                    if (key.StartsWith(MetadataBaggagePrefix, StringComparison.Ordinal) && key.Length > MetadataBaggagePrefix.Length)
+                    {
+                        (metadata ??= new Dictionary<string, string>(StringComparer.Ordinal))[key[MetadataBaggagePrefix.Length..]] = value;
+                    }
+
                     break;
             }
         }
+
+        return context with { SessionId = sessionId ?? legacySessionId, UserId = userId ?? legacyUserId, Metadata = metadata };
     }
+
+    /// <summary>Tags as we send them (<c>a,b</c>), as a JSON array, or as Python's <c>str(list)</c> (<c>['a', 'b']</c>).</summary>
+    private static string[] ReadTags(string value)
+    {
+        var text = value.Trim();
+        if (text.StartsWith('[') && text.EndsWith(']'))
+        {
+            try
+            {
+                using var json = JsonDocument.Parse(text);
+                return [.. json.RootElement.EnumerateArray().Where(static e => e.ValueKind == JsonValueKind.String).Select(static e => e.GetString()!).Where(static t => t.Length > 0)];
+            }
+            catch (JsonException)
+            {
+                text = text[1..^1]; // Python's repr: quoted items separated by commas
+            }
+
+            return [.. text.Split(',', StringSplitOptions.TrimEntries).Select(static t => t.Trim('\'', '"')).Where(static t => t.Length > 0)];
+        }
+
+        return [.. text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)];
+    }
+
+    /// <summary>What Langfuse accepts as an environment: <c>^[a-z0-9-_]+$</c>, at most 40 characters, not <c>langfuse*</c>.</summary>
+    private static bool IsEnvironment(string value) =>
+        value.Length <= 40
+        && !value.StartsWith("langfuse", StringComparison.Ordinal)
+        && value.All(static c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c is '-' or '_');
+
+    /// <summary>An HTTP token (RFC 9110 tchar): what a baggage key may hold.</summary>
+    private static bool IsToken(string key) =>
+        key.Length > 0 && key.All(static c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal));
 
     private static bool TryDecode(string encoded, [NotNullWhen(true)] out string? value)
     {

@@ -43,6 +43,7 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
     private readonly double _sampleRate;
     private readonly string? _environment;
     private readonly string? _release;
+    private readonly bool _privacyMode;
     private readonly TimeSpan _shutdownTimeout;
     private int _disposed;
     private readonly Lock _shutdownGate = new();
@@ -102,6 +103,7 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
         _sampleRate = double.IsFinite(options.SampleRate) ? Math.Clamp(options.SampleRate, 0, 1) : 1;
         _environment = options.Environment;
         _release = options.Release;
+        _privacyMode = options.PrivacyMode;
         _shutdownTimeout = options.ShutdownTimeout;
         ServiceName = ResolveServiceName(options.ServiceName);
 
@@ -165,7 +167,7 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
             var exporter = new LangfuseExporter(
                 api,
                 options,
-                new ObservationPreparer(options, exportLogger),
+                new ObservationPreparer(options, exportLogger, _timeProvider),
                 sender,
                 resource,
                 _metrics,
@@ -283,7 +285,9 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
 
     /// <summary>
     /// Starts an observation of any type as a child of <paramref name="parent"/>, else of the current observation,
-    /// else of <see cref="Activity.Current"/> (so a trace continues across services), else as the root of a new trace.
+    /// else of the caller's span that <see cref="ContinueTrace"/> set, else in <see cref="Activity.Current"/>'s trace
+    /// (as a child of the span that trace continues from another process, or as its root: never of an Activity
+    /// itself, which Langfuse does not receive), else as the root of a new trace.
     /// It becomes the current observation until it ends.
     /// </summary>
     /// <param name="name">The observation's name.</param>
@@ -489,6 +493,9 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
 
     internal DateTimeOffset Now() => _timeProvider.GetUtcNow();
 
+    /// <summary>Whether privacy mode is on: text stays out of what leaves the process, baggage included.</summary>
+    internal bool PrivacyMode => _privacyMode;
+
     /// <summary>
     /// Sends what is queued, then (with what is left of the budget) what waits on disk, so a short run with a small
     /// backlog leaves nothing behind when Langfuse is up; when it is down, what was not sent stays on disk.
@@ -599,15 +606,26 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
         }
 
         if (Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity
-            && Ids.TryParseTraceId(activity.TraceId.ToHexString(), out var traceHigh, out var traceLow)
-            && Ids.TryParseSpanId(activity.SpanId.ToHexString(), out var activitySpan))
+            && Ids.TryParseTraceId(activity.TraceId.ToHexString(), out var traceHigh, out var traceLow))
         {
-            // A caller's W3C sampled flag wins (an Activity with a parent span id continues someone's traceparent);
-            // a local root Activity, whose flags nobody decided, leaves the decision to our sampler.
-            var sampled = activity.HasRemoteParent || activity.ParentSpanId != default
-                ? activity.ActivityTraceFlags.HasFlag(ActivityTraceFlags.Recorded)
-                : Ids.IsSampled(traceHigh, traceLow, _sampleRate);
-            return Create(type, name, new ObservationLineage(traceHigh, traceLow, Ids.NewSpanId(), activitySpan, true, sampled, Root: null, Trace: null));
+            // Join the Activity's trace, but never parent on an Activity: Langfuse does not receive Activities, so that
+            // parent would be missing. The outermost Activity of this process either continues a span of another process
+            // (the inbound traceparent, which that process sends) or started the trace here (we become its root).
+            var origin = activity;
+            while (origin.Parent is { } parentActivity)
+            {
+                origin = parentActivity;
+            }
+
+            if (origin.ParentSpanId != default && Ids.TryParseSpanId(origin.ParentSpanId.ToHexString(), out var remoteSpan))
+            {
+                // The caller's W3C sampled flag wins, so a trace is kept or dropped whole.
+                var sampled = origin.ActivityTraceFlags.HasFlag(ActivityTraceFlags.Recorded);
+                return Create(type, name, new ObservationLineage(traceHigh, traceLow, Ids.NewSpanId(), remoteSpan, true, sampled, Root: null, Trace: null));
+            }
+
+            return Create(type, name, new ObservationLineage(
+                traceHigh, traceLow, Ids.NewSpanId(), 0, false, Ids.IsSampled(traceHigh, traceLow, _sampleRate), Root: null, Trace: null));
         }
 
         var (high, low) = Ids.NewTraceId();
@@ -616,12 +634,31 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
 
     private LangfuseObservation CreateRemoteChild(string name, ObservationType type, in LangfuseTraceContext remote)
     {
+        // What the caller propagated wins over this process's defaults (as in Langfuse's Python SDK): one trace, one
+        // name, release and environment, whichever process an observation comes from. Code here may still change them.
         LangfuseTrace? trace = null;
-        if (remote.SessionId is not null || remote.UserId is not null)
+        if (remote.SessionId is not null || remote.UserId is not null || remote.TraceName is not null || remote.Tags is { Count: > 0 }
+            || remote.Version is not null || remote.Release is not null || remote.Environment is not null || remote.Metadata is { Count: > 0 })
         {
             trace = CreateTrace(remote.TraceIdHigh, remote.TraceIdLow);
             trace.SessionId = remote.SessionId;
             trace.UserId = remote.UserId;
+            trace.Name = remote.TraceName;
+            trace.Version = remote.Version;
+            trace.Release = remote.Release ?? trace.Release;
+            trace.Environment = remote.Environment ?? trace.Environment;
+            if (remote.Tags is { Count: > 0 } tags)
+            {
+                trace.Tags = tags;
+            }
+
+            if (remote.Metadata is { } metadata)
+            {
+                foreach (var (key, value) in metadata)
+                {
+                    trace.SetMetadata(key, value);
+                }
+            }
         }
 
         return Create(type, name, new ObservationLineage(

@@ -97,16 +97,50 @@ public sealed class LangfuseTracerTests : IDisposable
     }
 
     [Fact]
-    public void WithoutCurrentObservation_AdoptsActivityCurrentAsRemoteParent()
+    public void WithoutCurrentObservation_UnderAnActivityContinuingACaller_ParentsOnTheCallersSpan_NeverOnTheActivity()
     {
+        // The Activity (an HTTP server span, say) is not sent to Langfuse; the caller's span is, by the caller.
+        var callerSpan = ActivitySpanId.CreateRandom();
         using var activity = new Activity("incoming-request").SetIdFormat(ActivityIdFormat.W3C);
-        activity.SetParentId(ActivityTraceId.CreateRandom(), ActivitySpanId.CreateRandom(), ActivityTraceFlags.Recorded);
+        activity.SetParentId(ActivityTraceId.CreateRandom(), callerSpan, ActivityTraceFlags.Recorded);
         activity.Start();
 
         using var observation = _tracer.StartAgent("searcher");
         observation.TraceId.ShouldBe(activity.TraceId.ToHexString());
-        observation.ParentId.ShouldBe(activity.SpanId.ToHexString());
+        observation.ParentId.ShouldBe(callerSpan.ToHexString());
         observation.IsSampled.ShouldBeTrue();
+    }
+
+    [Fact]
+    public void UnderLocalActivitiesBelowACaller_ParentsOnTheCallersSpan()
+    {
+        var callerSpan = ActivitySpanId.CreateRandom();
+        using var server = new Activity("server").SetIdFormat(ActivityIdFormat.W3C);
+        server.SetParentId(ActivityTraceId.CreateRandom(), callerSpan, ActivityTraceFlags.Recorded);
+        server.Start();
+        using var handler = new Activity("handler").SetIdFormat(ActivityIdFormat.W3C).Start();
+        using var inner = new Activity("db").SetIdFormat(ActivityIdFormat.W3C).Start();
+
+        using var observation = _tracer.StartTool("lookup");
+        observation.TraceId.ShouldBe(server.TraceId.ToHexString());
+        observation.ParentId.ShouldBe(callerSpan.ToHexString());
+    }
+
+    [Fact]
+    public void UnderALocalRootActivity_StartsTheRootOfThatTraceId()
+    {
+        using var activity = new Activity("job").SetIdFormat(ActivityIdFormat.W3C).Start();
+
+        using (var observation = _tracer.StartAgent("worker"))
+        {
+            observation.TraceId.ShouldBe(activity.TraceId.ToHexString(), "logs and Langfuse share the trace id");
+            observation.ParentId.ShouldBeNull("the Activity's own span never reaches Langfuse");
+            using var child = _tracer.StartTool("step");
+            child.ParentId.ShouldBe(observation.Id);
+        }
+
+        var sent = _capture.Observations.Select(o => o.Id).ToHashSet();
+        _capture.Observations.Where(o => o.ParentId is not null).ShouldAllBe(o => sent.Contains(o.ParentId!));
     }
 
     [Fact]

@@ -10,7 +10,7 @@ public static class LangfuseHttpClientBuilderExtensions
     /// observation's trace in the service it calls.
     /// </summary>
     /// <param name="builder">The client builder from <c>services.AddHttpClient(...)</c>.</param>
-    /// <param name="includeBaggage">Also send the session and user ids as W3C <c>baggage</c> (default: off).</param>
+    /// <param name="includeBaggage">Also send the trace's attributes (session, user, name, tags, version, release, environment, metadata) as W3C <c>baggage</c> (default: off).</param>
     /// <returns>The client builder.</returns>
     public static IHttpClientBuilder AddLangfusePropagation(this IHttpClientBuilder builder, bool includeBaggage = false)
     {

@@ -305,11 +305,12 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
     [Fact]
     public async Task Export_WhenTheBatchEndpointAnswers413_SplitsTheBatchAndDeliversEveryEvent()
     {
-        // Each span event carries a 2,000-character input: one fits under 4,000 bytes, two do not.
+        // Each root span carries a 2,000-character input, sent twice (its span-create and, as the trace's input, its
+        // trace-create): one trace fits under 6,000 bytes, two do not.
         var server = await StartServerAsync(o =>
         {
             o.Version = FakeLangfuseVersion.V3;
-            o.MaxIngestionBodyBytes = 4_000;
+            o.MaxIngestionBodyBytes = 6_000;
         });
         var tracer = CreateTracer(server, o => o.IngestionProtocol = IngestionProtocol.Legacy);
 

@@ -59,9 +59,10 @@ public sealed class OtlpDeliveryTests : IAsyncLifetime
         plan.Attr("langfuse.observation.model.name").ShouldBe("gpt-4o");
         plan.AttrJson("langfuse.observation.model.parameters")!.Value.GetProperty("temperature").GetDouble().ShouldBe(0.2);
         var usage = plan.AttrJson("langfuse.observation.usage_details")!.Value;
-        usage.GetProperty("input").GetInt64().ShouldBe(120);
+        usage.GetProperty("input").GetInt64().ShouldBe(100, "the 20 cached prompt tokens have their own bucket");
+        usage.GetProperty("input_cached_tokens").GetInt64().ShouldBe(20);
         usage.GetProperty("output").GetInt64().ShouldBe(45);
-        usage.GetProperty("cached_input").GetInt64().ShouldBe(20);
+        usage.GetProperty("total").GetInt64().ShouldBe(165);
         plan.AttrJson("langfuse.observation.cost_details")!.Value.GetProperty("total").GetDecimal().ShouldBe(0.0021m);
         DateTimeOffset.Parse(plan.Attr("langfuse.observation.completion_start_time")!, System.Globalization.CultureInfo.InvariantCulture)
             .ShouldBeGreaterThanOrEqualTo(plan.StartTime.AddMilliseconds(-1));

@@ -128,6 +128,61 @@ public sealed class LegacyBatchEncoderTests
     }
 
     [Fact]
+    public void Encode_RootWithoutTraceInput_TraceCreateTakesTheRootsOwnInputAndOutput_AsOtlpDoes()
+    {
+        using var encoder = new LegacyBatchEncoder("0.1.0");
+        var root = FullGeneration(b =>
+        {
+            b.IsLocalRoot = true;
+            b.ParentSpanId = 0;
+            b.Input = """{"question":"q"}""";
+            b.Output = "the answer";
+            b.OutputIsPlainString = true;
+        });
+
+        using var json = Parse(encoder.Encode([root], NoScores, Now).ShouldHaveSingleItem());
+
+        var body = Events(json)[0].GetProperty("body");
+        body.GetProperty("input").GetProperty("question").GetString().ShouldBe("q");
+        body.GetProperty("output").GetString().ShouldBe("the answer");
+    }
+
+    [Fact]
+    public void Encode_LocalRootOfAContinuedTrace_GivesItsInputToNoTrace()
+    {
+        using var encoder = new LegacyBatchEncoder("0.1.0");
+        var calleeRoot = FullGeneration(b =>
+        {
+            b.IsLocalRoot = true;
+            b.ParentSpanId = RootSpan; // the caller's span, in another process
+            b.ParentIsRemote = true;
+        });
+
+        var request = encoder.Encode([calleeRoot], NoScores, Now).ShouldHaveSingleItem();
+
+        using var json = Parse(request);
+        Events(json).Select(e => e.GetProperty("type").GetString()).ShouldBe(["generation-create"],
+            "the trace belongs to the process that started it: a callee exporting first must not fix its timestamp");
+    }
+
+    [Fact]
+    public void Encode_TraceCreateTimestamp_IsTheLocalRootsStart_EvenWhenOnlyItsChildrenAreInTheBatch()
+    {
+        using var encoder = new LegacyBatchEncoder("0.1.0");
+        var rootStart = Start.AddSeconds(-7);
+        var child = Minimal(1, parentSpanId: RootSpan, start: Start);
+        child = new PreparedObservation
+        {
+            TraceIdHigh = child.TraceIdHigh, TraceIdLow = child.TraceIdLow, SpanId = child.SpanId, ParentSpanId = child.ParentSpanId,
+            Type = child.Type, Name = child.Name, StartTime = child.StartTime, EndTime = child.EndTime, TraceStart = rootStart,
+        };
+
+        using var json = Parse(encoder.Encode([child], NoScores, Now).ShouldHaveSingleItem());
+
+        Events(json)[0].GetProperty("body").GetProperty("timestamp").GetString().ShouldBe("2026-11-21T05:38:52.631Z");
+    }
+
+    [Fact]
     public void Encode_TraceCreateWithoutLocalRoot_UsesLastObservationAndNoInputOutput()
     {
         using var encoder = new LegacyBatchEncoder("0.1.0");

@@ -57,7 +57,7 @@ public sealed class LangfusePropagationHandlerTests : IDisposable
 
         await SendAsync(new LangfusePropagationHandler(_inner) { IncludeBaggage = true });
 
-        _inner.Header("baggage").ShouldBe("langfuse_session_id=chat%2042%2C%C3%BC%3Dx,langfuse_user_id=ana%40example.com");
+        _inner.Header("baggage").ShouldBe("langfuse_session_id=chat%2042%2C%C3%BC%3Dx,langfuse_user_id=ana%40example.com,langfuse_trace_name=query");
         LangfuseTraceContext.TryParse(_inner.Header("traceparent"), _inner.Header("baggage"), out var received).ShouldBeTrue();
         received.SessionId.ShouldBe("chat 42,ü=x");
         received.UserId.ShouldBe("ana@example.com");
@@ -65,9 +65,9 @@ public sealed class LangfusePropagationHandlerTests : IDisposable
     }
 
     [Fact]
-    public async Task Send_WithBaggageOptInButNoSessionOrUser_SendsNoBaggage()
+    public async Task Send_WithBaggageOptInButNoTraceAttributes_SendsNoBaggage()
     {
-        using var root = _tracer.StartTrace("query");
+        using var root = _tracer.StartSpan("no trace attributes at all");
 
         await SendAsync(new LangfusePropagationHandler(_inner) { IncludeBaggage = true });
 
@@ -82,14 +82,14 @@ public sealed class LangfusePropagationHandlerTests : IDisposable
         using var request = new HttpRequestMessage(HttpMethod.Get, "http://127.0.0.1/");
         request.Headers.TryAddWithoutValidation("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
         request.Headers.TryAddWithoutValidation("tracestate", "other=1");
-        request.Headers.TryAddWithoutValidation("baggage", "tenant=acme,langfuse_session_id=old");
+        request.Headers.TryAddWithoutValidation("baggage", "tenant=acme,langfuse_session_id=old,langfuse_tags=stale");
 
         using var client = new HttpClient(new LangfusePropagationHandler(_inner) { IncludeBaggage = true });
         using var response = await client.SendAsync(request);
 
         _inner.Header("traceparent").ShouldBe($"00-{root.TraceId}-{root.Id}-01");
         _inner.Header("tracestate").ShouldBeNull();
-        _inner.Header("baggage").ShouldBe("tenant=acme,langfuse_session_id=s1");
+        _inner.Header("baggage").ShouldBe("tenant=acme,langfuse_session_id=s1,langfuse_trace_name=query", "every langfuse_ member is the current trace's");
     }
 
     [Fact]

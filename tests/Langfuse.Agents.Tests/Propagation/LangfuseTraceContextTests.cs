@@ -69,6 +69,80 @@ public sealed class LangfuseTraceContextTests
     }
 
     [Fact]
+    public async Task FromObservation_ToBaggage_TryParse_CarryTheTraceAttributesPythonsPropagateAttributesCarries()
+    {
+        await using var tracer = new LangfuseTracer(new LangfuseOptions { Capture = new LangfuseCapture(), Release = "caller@2.0", Environment = "staging" });
+        using var root = tracer.StartTrace("research query", sessionId: "s1", userId: "u1");
+        root.Trace.AddTags("distributed", "demo");
+        root.Trace.Version = "v3";
+        root.Trace.SetMetadata("tenant", "acme").SetMetadata("attempt", 2).SetMetadata("agents", new[] { "a", "b" });
+
+        var baggage = LangfuseTraceContext.FromObservation(root).ToBaggage()!;
+
+        baggage.ShouldBe(
+            "langfuse_session_id=s1,langfuse_user_id=u1,langfuse_trace_name=research%20query,langfuse_tags=distributed%2Cdemo,"
+            + "langfuse_version=v3,langfuse_release=caller%402.0,langfuse_environment=staging,langfuse_metadata_attempt=2,langfuse_metadata_tenant=acme");
+        LangfuseTraceContext.TryParse($"00-{TraceId}-{SpanId}-01", baggage, out var received).ShouldBeTrue();
+        received.TraceName.ShouldBe("research query");
+        received.Tags.ShouldBe(["distributed", "demo"]);
+        received.Version.ShouldBe("v3");
+        received.Release.ShouldBe("caller@2.0");
+        received.Environment.ShouldBe("staging");
+        received.Metadata.ShouldBe(new Dictionary<string, string> { ["attempt"] = "2", ["tenant"] = "acme" });
+    }
+
+    [Theory]
+    [InlineData("langfuse_tags=a%2Cb", new[] { "a", "b" })]
+    [InlineData("langfuse_tags=%5B%27a%27%2C%20%27b%27%5D", new[] { "a", "b" })] // Python's str(['a', 'b'])
+    [InlineData("langfuse_tags=%5B%22a%22%2C%22b%22%5D", new[] { "a", "b" })] // a JSON array
+    [InlineData("langfuse_tags=", new string[0])]
+    public void TryParse_Tags_ReadsCommaSeparatedPythonAndJsonForms(string baggage, string[] tags)
+    {
+        LangfuseTraceContext.TryParse($"00-{TraceId}-{SpanId}-01", baggage, out var context).ShouldBeTrue();
+        (context.Tags ?? []).ShouldBe(tags);
+    }
+
+    [Theory]
+    [InlineData("langfuse_environment=Production")]
+    [InlineData("langfuse_environment=langfuse-internal")]
+    [InlineData("langfuse_environment=with%20space")]
+    public void TryParse_AnEnvironmentLangfuseWouldRefuse_IsIgnored(string baggage)
+    {
+        LangfuseTraceContext.TryParse($"00-{TraceId}-{SpanId}-01", baggage, out var context).ShouldBeTrue();
+        context.Environment.ShouldBeNull();
+    }
+
+    [Fact]
+    public void Baggage_ValuesOverTwoHundredCharacters_AreNeitherSentNorRead()
+    {
+        var longName = new string('n', 201);
+        LangfuseTraceContext.TryParse($"00-{TraceId}-{SpanId}-01", "langfuse_trace_name=" + longName + ",langfuse_version=ok", out var context).ShouldBeTrue();
+        context.TraceName.ShouldBeNull();
+        context.Version.ShouldBe("ok");
+        (context with { TraceName = longName }).ToBaggage().ShouldBe("langfuse_version=ok");
+    }
+
+    [Fact]
+    public async Task StartObservation_WithRemoteParent_TakesTheCallersTraceAttributes_OverItsOwnDefaults()
+    {
+        var capture = new LangfuseCapture();
+        await using var tracer = new LangfuseTracer(new LangfuseOptions { Capture = capture, Release = "callee@1.0", Environment = "production" });
+        LangfuseTraceContext.TryParse(
+            $"00-{TraceId}-{SpanId}-01",
+            "langfuse_trace_name=q,langfuse_tags=a%2Cb,langfuse_version=v3,langfuse_release=caller%402.0,langfuse_environment=staging,langfuse_metadata_tenant=acme",
+            out var caller).ShouldBeTrue();
+
+        using var agent = tracer.StartObservation("searcher", ObservationType.Agent, caller);
+
+        agent.Trace.Name.ShouldBe("q");
+        agent.Trace.Tags.ShouldBe(["a", "b"]);
+        agent.Trace.Version.ShouldBe("v3");
+        agent.Trace.Release.ShouldBe("caller@2.0");
+        agent.Trace.Environment.ShouldBe("staging");
+        agent.Trace.Metadata["tenant"].ShouldBe("acme");
+    }
+
+    [Fact]
     public async Task StartObservation_WithRemoteParent_JoinsTheCallersTraceWithItsSamplingSessionAndUser()
     {
         var capture = new LangfuseCapture();

@@ -64,8 +64,8 @@ internal static partial class Log
     [LoggerMessage(21, LogLevel.Warning, "Langfuse shutdown budget of {Budget} ran out; {Count} items were not sent.")]
     public static partial void ShutdownTimedOut(ILogger logger, TimeSpan budget, long count);
 
-    [LoggerMessage(22, LogLevel.Warning, "The mask function threw {ExceptionType}; the value was fully masked.")]
-    public static partial void MaskFailed(ILogger logger, string exceptionType);
+    [LoggerMessage(22, LogLevel.Warning, "The mask function threw {ExceptionType} {Count} time(s) since the last report; each such value was sent fully masked. Reported at most once a minute.")]
+    public static partial void MaskFailed(ILogger logger, string exceptionType, long count);
 
     [LoggerMessage(23, LogLevel.Error, "Langfuse refused the credentials (HTTP 401); check LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY and LANGFUSE_BASE_URL. Dropped {Count} items.")]
     public static partial void AuthFailed(ILogger logger, int count);

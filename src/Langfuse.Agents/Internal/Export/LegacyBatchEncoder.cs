@@ -13,7 +13,9 @@ namespace Langfuse.Agents.Internal.Export;
 /// <para>
 /// Each distinct trace gets a <c>trace-create</c> (fresh envelope id per emission, since Langfuse drops envelope
 /// ids it has seen and a later one carries newer values) right before its first observation in every request
-/// that holds observations of it. Observation events have deterministic envelope ids
+/// that holds observations of it, unless the trace was continued from another process (that process creates it).
+/// Its timestamp is the local root's start and, on the root, its input and output default to the root's, so both
+/// protocols show the same trace whichever process exports first. Observation events have deterministic envelope ids
 /// (<see cref="ObservationEventId"/>) so a resent batch is deduplicated; scores use <see cref="PreparedScore.EventId"/>.
 /// Scores follow the observations.
 /// </para>
@@ -120,13 +122,20 @@ internal sealed class LegacyBatchEncoder : IDisposable
             var eventId = WriteObservationEvent(observation);
             var key = (observation.TraceIdHigh, observation.TraceIdLow);
             var summary = _traces[key];
-            var traceEventId = _announced.Contains(key) ? null : WriteTraceEvent(observations[summary.SourceIndex], summary.EarliestStart, emittedAt);
+
+            // A trace continued from another process is that process's to create: Langfuse never overwrites a
+            // trace's timestamp, so a callee that exported first would otherwise fix the trace's start at its own.
+            var announce = !summary.Continued;
+            var traceEventId = !announce || _announced.Contains(key) ? null : WriteTraceEvent(observations[summary.SourceIndex], summary.Start, emittedAt);
             var needed = _eventBuffer.WrittenCount + 1 + (traceEventId is null ? 0 : _traceBuffer.WrittenCount + 1);
             if (!Fits(needed, maxRequestBytes))
             {
                 FinishRequest(requests);
                 StartRequest();
-                traceEventId ??= WriteTraceEvent(observations[summary.SourceIndex], summary.EarliestStart, emittedAt);
+                if (announce)
+                {
+                    traceEventId ??= WriteTraceEvent(observations[summary.SourceIndex], summary.Start, emittedAt);
+                }
             }
 
             if (traceEventId is not null)
@@ -187,19 +196,24 @@ internal sealed class LegacyBatchEncoder : IDisposable
         {
             var observation = observations[i];
             var key = (observation.TraceIdHigh, observation.TraceIdLow);
+            var continued = observation.ContinuesRemoteTrace || (observation.IsLocalRoot && observation.ParentSpanId != 0);
+
+            // The trace starts when its local root started (every observation knows it); hand-built items without it
+            // fall back to the batch's earliest start.
+            var start = observation.TraceStart ?? observation.StartTime;
             if (!_traces.TryGetValue(key, out var summary))
             {
-                _traces[key] = new TraceSummary(observation.StartTime, i, observation.IsLocalRoot);
+                _traces[key] = new TraceSummary(start, i, observation.IsLocalRoot, continued);
                 continue;
             }
 
-            var earliest = observation.StartTime < summary.EarliestStart ? observation.StartTime : summary.EarliestStart;
+            var earliest = start < summary.Start ? start : summary.Start;
 
             // The local root's values win; otherwise the last observation's (the most recent trace state).
             var takeThis = observation.IsLocalRoot || !summary.SourceIsLocalRoot;
             _traces[key] = takeThis
-                ? new TraceSummary(earliest, i, observation.IsLocalRoot)
-                : summary with { EarliestStart = earliest };
+                ? new TraceSummary(earliest, i, observation.IsLocalRoot, summary.Continued || continued)
+                : summary with { Start = earliest, Continued = summary.Continued || continued };
         }
     }
 
@@ -254,7 +268,7 @@ internal sealed class LegacyBatchEncoder : IDisposable
         _json.Flush();
     }
 
-    private string WriteTraceEvent(PreparedObservation source, DateTimeOffset earliestStart, DateTimeOffset emittedAt)
+    private string WriteTraceEvent(PreparedObservation source, DateTimeOffset start, DateTimeOffset emittedAt)
     {
         var eventId = _newGuid().ToString("D");
         BeginEvent(_traceBuffer, eventId, emittedAt, "trace-create");
@@ -262,14 +276,31 @@ internal sealed class LegacyBatchEncoder : IDisposable
         Ids.WriteHex(traceId[..16], source.TraceIdHigh);
         Ids.WriteHex(traceId[16..], source.TraceIdLow);
         _json.WriteString("id"u8, traceId);
-        WriteTimestamp("timestamp"u8, earliestStart);
+        WriteTimestamp("timestamp"u8, start);
         WriteOptionalString("name"u8, source.TraceName);
         WriteOptionalString("userId"u8, source.UserId);
         WriteOptionalString("sessionId"u8, source.SessionId);
         if (source.IsLocalRoot)
         {
-            WriteUserValue("input"u8, source.TraceInput, source.TraceInputIsPlainString);
-            WriteUserValue("output"u8, source.TraceOutput, source.TraceOutputIsPlainString);
+            // As Langfuse's OTLP processor does for a root span: the trace's own input and output, else the root's.
+            var isRoot = source.ParentSpanId == 0;
+            if (source.TraceInput is not null || !isRoot)
+            {
+                WriteUserValue("input"u8, source.TraceInput, source.TraceInputIsPlainString);
+            }
+            else
+            {
+                WriteUserValue("input"u8, source.Input, source.InputIsPlainString);
+            }
+
+            if (source.TraceOutput is not null || !isRoot)
+            {
+                WriteUserValue("output"u8, source.TraceOutput, source.TraceOutputIsPlainString);
+            }
+            else
+            {
+                WriteUserValue("output"u8, source.Output, source.OutputIsPlainString);
+            }
         }
 
         WriteUserValue("metadata"u8, source.TraceMetadata, isPlainString: false);
@@ -473,5 +504,5 @@ internal sealed class LegacyBatchEncoder : IDisposable
         }
     }
 
-    private readonly record struct TraceSummary(DateTimeOffset EarliestStart, int SourceIndex, bool SourceIsLocalRoot);
+    private readonly record struct TraceSummary(DateTimeOffset Start, int SourceIndex, bool SourceIsLocalRoot, bool Continued);
 }

@@ -21,6 +21,15 @@ internal sealed class ObservationPreparer
     public const string MaskFailedValue = "<fully masked due to failed mask function>";
     public const string TruncatedValue = "<truncated due to size exceeding limit>";
 
+    /// <summary>The most characters of stack trace sent (in metadata and in the OTLP exception event).</summary>
+    public const int MaxStackTraceChars = 8_192;
+
+    /// <summary>Metadata key of a recorded exception's full type name (OpenTelemetry's attribute name).</summary>
+    public const string ExceptionTypeKey = "exception.type";
+
+    /// <summary>Metadata key of a recorded exception's stack trace, bounded by <see cref="MaxStackTraceChars"/>.</summary>
+    public const string ExceptionStackTraceKey = "exception.stacktrace";
+
     /// <summary>What a text score's value becomes in privacy mode (Langfuse requires 1 to 500 characters).</summary>
     public const string PrivacyRedactedText = "<redacted in privacy mode>";
 
@@ -42,9 +51,10 @@ internal sealed class ObservationPreparer
     private readonly string? _defaultEnvironment;
     private readonly string? _defaultRelease;
     private readonly ILogger _logger;
+    private readonly MaskFailureReport _maskFailures;
     private readonly ArrayBufferWriter<byte> _buffer = new(1024);
 
-    public ObservationPreparer(LangfuseOptions options, ILogger logger)
+    public ObservationPreparer(LangfuseOptions options, ILogger logger, TimeProvider? timeProvider = null)
     {
         _mask = options.Mask;
         _privacyMode = options.PrivacyMode;
@@ -58,6 +68,7 @@ internal sealed class ObservationPreparer
         _defaultEnvironment = options.Environment;
         _defaultRelease = options.Release;
         _logger = logger;
+        _maskFailures = new MaskFailureReport(logger, timeProvider ?? TimeProvider.System);
     }
 
     /// <summary>Prepares one observation, or returns null when it cannot be made to fit (counted by the caller).</summary>
@@ -78,9 +89,16 @@ internal sealed class ObservationPreparer
         }
 
         var traceMetadata = trace is null || trace.MetadataSnapshot.IsEmpty || privacy ? null : Value(trace.MetadataSnapshot, masked: true).Json;
-        var exception = observation.Exception is { } ex
-            ? new RecordedException(ex.GetType().FullName ?? ex.GetType().Name, privacy ? string.Empty : ex.Message, ex.StackTrace)
-            : null;
+        RecordedException? exception = null;
+        if (observation.Exception is { } ex)
+        {
+            // Langfuse ignores OTLP exception events: the type and stack trace go to metadata, where it shows them, in
+            // both protocols (not through the mask: they are code, not user text). The message is the status's.
+            var type = ex.GetType().FullName ?? ex.GetType().Name;
+            var stackTrace = BoundedStackTrace(ex);
+            exception = new RecordedException(type, privacy ? string.Empty : MaskText(ex.Message) ?? string.Empty, stackTrace);
+            metadata = WithException(metadata, type, stackTrace);
+        }
 
         var prepared = new PreparedObservation
         {
@@ -100,12 +118,12 @@ internal sealed class ObservationPreparer
             OutputIsPlainString = outputPlain,
             Metadata = metadata,
             Level = observation.Level,
-            StatusMessage = privacy ? StructuralStatus(observation) : observation.StatusMessage,
+            StatusMessage = privacy ? StructuralStatus(observation) : MaskText(observation.StatusMessage),
             Version = observation.Version,
             Exception = exception,
             Model = generation?.Model,
             ModelParameters = generation is null ? null : MapJson(generation.ModelParameterItems, masked: false),
-            UsageDetails = generation?.UsageItems() is { Count: > 0 } usage ? WriteUsage(usage) : null,
+            UsageDetails = generation?.UsageDetailItems() is { Count: > 0 } usage ? WriteUsage(usage) : null,
             CostDetails = generation is { CostItems.Length: > 0 } ? WriteCost(generation.CostItems) : null,
             CompletionStartTime = generation?.CompletionStartTime,
             PromptName = generation?.PromptName,
@@ -120,6 +138,8 @@ internal sealed class ObservationPreparer
             TraceVersion = trace?.Version,
             Environment = trace?.Environment ?? _defaultEnvironment,
             IsLocalRoot = observation.IsLocalRoot,
+            TraceStart = observation.Root.StartTime,
+            ContinuesRemoteTrace = observation.Root.ParentSpanId != 0,
             TraceInput = traceInput,
             TraceInputIsPlainString = traceInputPlain,
             TraceOutput = traceOutput,
@@ -137,7 +157,7 @@ internal sealed class ObservationPreparer
         Name = score.Name,
         Value = _privacyMode && score.Value.DataType == ScoreDataType.Text ? ScoreValue.FromText(PrivacyRedactedText) : score.Value,
         Timestamp = score.Timestamp,
-        Comment = _privacyMode ? null : score.Comment,
+        Comment = _privacyMode ? null : MaskText(score.Comment),
         TraceId = score.TraceId,
         ObservationId = score.ObservationId,
         SessionId = score.SessionId,
@@ -299,10 +319,92 @@ internal sealed class ObservationPreparer
 
     private static int Bytes(string? value) => value is null ? 0 : Encoding.UTF8.GetByteCount(value);
 
+    /// <summary>
+    /// A recorded exception's stack trace, then each inner exception's type and stack trace (never their messages, which
+    /// may hold user text), cut at a line boundary to <see cref="MaxStackTraceChars"/>.
+    /// </summary>
+    private static string? BoundedStackTrace(Exception exception)
+    {
+        var text = new StringBuilder(exception.StackTrace);
+        var inner = exception.InnerException;
+        for (var depth = 0; inner is not null && depth < 8 && text.Length <= MaxStackTraceChars; depth++, inner = inner.InnerException)
+        {
+            text.Append(text.Length == 0 ? "" : "\n").Append("--- inner ").Append(inner.GetType().FullName).Append(" ---");
+            if (inner.StackTrace is { } innerStack)
+            {
+                text.Append('\n').Append(innerStack);
+            }
+        }
+
+        if (text.Length == 0)
+        {
+            return null;
+        }
+
+        if (text.Length <= MaxStackTraceChars)
+        {
+            return text.ToString();
+        }
+
+        var all = text.ToString();
+        var cut = all.LastIndexOf('\n', MaxStackTraceChars - 40);
+        cut = cut <= 0 ? MaxStackTraceChars - 40 : cut;
+        var more = all.AsSpan(cut).Count('\n');
+        return string.Create(CultureInfo.InvariantCulture, $"{all.AsSpan(0, cut)}\n   ... ({more} more lines)");
+    }
+
+    /// <summary>Adds the exception's type and stack trace to the metadata object (ours win over a user key of the same name).</summary>
+    private string WithException(string? metadata, string type, string? stackTrace)
+    {
+        JsonObject json;
+        try
+        {
+            json = metadata is null ? [] : JsonNode.Parse(metadata) as JsonObject ?? new JsonObject { ["metadata"] = metadata };
+        }
+        catch (JsonException)
+        {
+            json = new JsonObject { ["metadata"] = metadata }; // a failed mask's marker is not JSON
+        }
+
+        json[ExceptionTypeKey] = type;
+        if (stackTrace is not null)
+        {
+            json[ExceptionStackTraceKey] = stackTrace;
+        }
+
+        return json.ToJsonString(_jsonOptions);
+    }
+
+    /// <summary>
+    /// The mask applied to one piece of free text (a status message, an exception message, a score comment); a mask
+    /// that returns a non-string is serialized, one that throws leaves the marker.
+    /// </summary>
+    private string? MaskText(string? text)
+    {
+        if (text is null || _mask is null)
+        {
+            return text;
+        }
+
+        object? masked;
+        try
+        {
+            masked = _mask(text);
+        }
+        catch (Exception ex)
+        {
+            _maskFailures.Failed(ex);
+            return MaskFailedValue;
+        }
+
+        return masked as string ?? Value(masked, masked: false).Json;
+    }
+
     /// <summary>Masks (optionally) and serializes a value: strings stay plain, everything else becomes JSON.</summary>
     private (string? Json, bool Plain) Value(object? value, bool masked)
     {
-        if (masked && _mask is not null)
+        // Null has no text to hide: the mask never sees it (so a mask written for strings need not handle it).
+        if (masked && _mask is not null && value is not null)
         {
             try
             {
@@ -310,7 +412,7 @@ internal sealed class ObservationPreparer
             }
             catch (Exception ex)
             {
-                Log.MaskFailed(_logger, ex.GetType().Name);
+                _maskFailures.Failed(ex);
                 return (MaskFailedValue, true);
             }
         }

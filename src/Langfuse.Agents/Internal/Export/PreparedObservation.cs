@@ -103,6 +103,18 @@ internal sealed class PreparedObservation
     /// <summary>True when this observation started the trace in this process (its root here).</summary>
     public bool IsLocalRoot { get; init; }
 
+    /// <summary>
+    /// When the trace's local root started: the trace's start when the trace began in this process. Null only for
+    /// hand-built items (the batch's earliest start is used then).
+    /// </summary>
+    public DateTimeOffset? TraceStart { get; init; }
+
+    /// <summary>
+    /// True when the trace began in another process (its local root has a remote parent): this process then owns
+    /// neither the trace's start nor its input and output.
+    /// </summary>
+    public bool ContinuesRemoteTrace { get; init; }
+
     /// <summary>A rough size in bytes used for batching; set by the preparer.</summary>
     public int EstimatedBytes { get; set; }
 }
