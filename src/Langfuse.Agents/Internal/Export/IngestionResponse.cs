@@ -40,7 +40,8 @@ internal sealed class IngestionResponse
     /// take unbounded memory.
     /// </summary>
     public static long MaxBodyBytesFor(long requestBytes) =>
-        Math.Clamp(MinBodyBytes + (Math.Max(0, requestBytes) * BodyBytesPerRequestByte), MinBodyBytes, MaxBodyBytes);
+        requestBytes >= MaxBodyBytes / BodyBytesPerRequestByte ? MaxBodyBytes
+            : Math.Clamp(MinBodyBytes + (Math.Max(0, requestBytes) * BodyBytesPerRequestByte), MinBodyBytes, MaxBodyBytes);
 
     /// <summary>
     /// Reads a 207 body from <paramref name="body"/> as it arrives (source-generated System.Text.Json, no intermediate
