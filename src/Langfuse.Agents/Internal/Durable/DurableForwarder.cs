@@ -38,6 +38,7 @@ internal sealed class DurableForwarder : IAsyncDisposable
     private readonly TimeProvider _timeProvider;
     private readonly Action<DurableRecord, string>? _onRejected;
     private readonly ForwarderLimits _limits;
+    private readonly Func<IReadOnlyList<ReadOnlyMemory<byte>>, byte[]?>? _translateLegacy;
     private readonly SemaphoreSlim _wake = new(0);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _drainGate = new();
@@ -56,7 +57,8 @@ internal sealed class DurableForwarder : IAsyncDisposable
         ILogger logger,
         TimeProvider timeProvider,
         Action<DurableRecord, string>? onRejected = null,
-        ForwarderLimits? limits = null)
+        ForwarderLimits? limits = null,
+        Func<IReadOnlyList<ReadOnlyMemory<byte>>, byte[]?>? translateLegacy = null)
     {
         _queue = queue;
         _api = api;
@@ -67,6 +69,7 @@ internal sealed class DurableForwarder : IAsyncDisposable
         _timeProvider = timeProvider;
         _onRejected = onRejected;
         _limits = limits ?? new ForwarderLimits();
+        _translateLegacy = translateLegacy;
     }
 
     public void Start() => _loop ??= Task.Run(RunAsync);
@@ -254,14 +257,12 @@ internal sealed class DurableForwarder : IAsyncDisposable
     private List<TakenSegment> TakeSegments()
     {
         var taken = new List<TakenSegment>();
-        long bytes = 0;
-        while (taken.Count < _limits.MaxSegmentsPerRound && bytes < _limits.MaxRoundBytes && _queue.TryTakeOldest(out var segment) && segment is not null)
+        foreach (var segment in _queue.TakeOldest(_limits.MaxSegmentsPerRound, _limits.MaxRoundBytes))
         {
             var slots = new List<Slot>(segment.Records.Count);
             foreach (var record in segment.Records)
             {
                 slots.Add(new Slot(record));
-                bytes += record.Payload.Length;
             }
 
             taken.Add(new TakenSegment(segment, slots));
@@ -571,6 +572,7 @@ internal sealed class DurableForwarder : IAsyncDisposable
         var batch = piece.Batch!;
         var kept = new List<IngestionBatch.BatchEvent>();
         Dictionary<(int Status, string Message), (List<IngestionBatch.BatchEvent> Events, string Detail)>? rejected = null;
+        List<IngestionBatch.BatchEvent>? translate = null;
         var exported = 0;
         foreach (var e in batch.Events)
         {
@@ -583,6 +585,9 @@ internal sealed class DurableForwarder : IAsyncDisposable
                     break;
                 case EventVerdict.RetryLater:
                     kept.Add(e);
+                    break;
+                case EventVerdict.Rejected when _translateLegacy is not null && IsNotAcceptedOnV4(e, error):
+                    (translate ??= []).Add(e);
                     break;
                 default:
                     rejected ??= [];
@@ -619,15 +624,43 @@ internal sealed class DurableForwarder : IAsyncDisposable
             }
         }
 
+        if (translate is not null)
+        {
+            // A v4 Langfuse takes observations only as OTLP: the same events, translated, take the batch's place on disk
+            // and go out in the next round (so the translation is as durable as the batch was).
+            var otlp = _translateLegacy!(translate.ConvertAll(static e => e.Bytes));
+            var items = IngestionBatch.Weight(translate);
+            if (otlp is null)
+            {
+                RejectRecord(piece.Record with { Payload = batch.Subset(translate).Body, ItemCount = items, ContentEncoding = null }, DropReason.Rejected, "HTTP 400: Event type not accepted, and not translatable to OTLP", round);
+            }
+            else
+            {
+                piece.Owner.Add(new DurableRecord(PayloadKind.OtlpTraces, items, piece.Record.CreatedAt, otlp, JsonContentType));
+                round.Translated += translate.Count;
+            }
+        }
+
         if (kept.Count == 0)
         {
-            return false;
+            return translate is not null;
         }
 
         var rest = batch.Subset(kept);
         piece.Owner.Add(piece.Record with { Payload = rest.Body, ItemCount = IngestionBatch.Weight(kept), ContentEncoding = null });
         return true;
     }
+
+    /// <summary>
+    /// A per-event 400 that says the event type is not accepted: what a v4 Langfuse answers for every batch event but
+    /// scores and SDK logs (the relay then sends it as OTLP instead). This answer is how the relay learns the upstream is
+    /// v4: no probe, no setting, and a v3 upstream never gives it.
+    /// </summary>
+    private static bool IsNotAcceptedOnV4(IngestionBatch.BatchEvent e, IngestionError? error) =>
+        error is { Status: 400 } &&
+        e.Type is not (null or "score-create" or "sdk-log") &&
+        ((error.Message?.Contains("not accepted", StringComparison.OrdinalIgnoreCase) ?? false) ||
+         (error.ErrorText?.Contains("not accepted", StringComparison.OrdinalIgnoreCase) ?? false));
 
     /// <summary>Two parts holding exactly a record's events or spans, from its original bytes; null for a single item.</summary>
     private Piece[]? Split(Piece piece)
@@ -934,6 +967,8 @@ internal sealed class DurableForwarder : IAsyncDisposable
         public int RejectionsLogged { get; set; }
 
         public int QuarantinesLogged { get; set; }
+
+        public long Translated { get; set; }
 
         public void Add(RoundStats other)
         {

@@ -14,7 +14,7 @@ internal sealed record ForwarderLimits
     public int MaxRecordsPerRequest { get; init; } = 2_000;
 
     /// <summary>Segments taken from disk per round (sent as few requests as possible, then settled together).</summary>
-    public int MaxSegmentsPerRound { get; init; } = 256;
+    public int MaxSegmentsPerRound { get; init; } = 1_024;
 
     /// <summary>Payload bytes taken from disk per round: a bound on the forwarder's memory.</summary>
     public long MaxRoundBytes { get; init; } = 32L * 1024 * 1024;
