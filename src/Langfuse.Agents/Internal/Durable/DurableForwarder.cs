@@ -550,11 +550,12 @@ internal sealed class DurableForwarder : IAsyncDisposable
         }
 
         var retry = false;
+        var translate = new List<(Piece Piece, List<IngestionBatch.BatchEvent> Events)>();
         foreach (var piece in group)
         {
             try
             {
-                retry |= SettleEvents(piece, results, round);
+                retry |= SettleEvents(piece, results, round, translate);
             }
 #pragma warning disable CA1031 // Any surprise settles only this record.
             catch (Exception ex)
@@ -564,10 +565,62 @@ internal sealed class DurableForwarder : IAsyncDisposable
             }
         }
 
+        if (translate.Count > 0)
+        {
+            Translate(translate, round);
+        }
+
         return retry;
     }
 
-    private bool SettleEvents(Piece piece, IngestionResponse results, RoundStats round)
+    /// <summary>
+    /// A v4 Langfuse takes observations only as OTLP: the refused events of the whole request are translated together
+    /// (so an update finds its create even when they came in different records), and the OTLP record takes the place
+    /// of the first of those records on disk, to go out in the next round: the translation is as durable as the batch
+    /// was. Segments are written back in order, so a crash in between can only send some events twice (Langfuse
+    /// upserts them by id), never lose them.
+    /// </summary>
+    private void Translate(List<(Piece Piece, List<IngestionBatch.BatchEvent> Events)> refused, RoundStats round)
+    {
+        var bytes = new List<ReadOnlyMemory<byte>>();
+        var items = 0;
+        foreach (var (_, events) in refused)
+        {
+            foreach (var e in events)
+            {
+                bytes.Add(e.Bytes);
+                items += e.Weight;
+            }
+        }
+
+        byte[]? otlp = null;
+        try
+        {
+            otlp = _translateLegacy!(bytes);
+        }
+#pragma warning disable CA1031 // A translator failure gives these events up, counted; it stops nothing else.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            Log.LoopError(_logger, ex);
+        }
+
+        if (otlp is null)
+        {
+            foreach (var (piece, events) in refused)
+            {
+                RejectRecord(piece.Record with { Payload = piece.Batch!.Subset(events).Body, ItemCount = IngestionBatch.Weight(events), ContentEncoding = null }, DropReason.Rejected, "HTTP 400: Event type not accepted, and not translatable to OTLP", round);
+            }
+
+            return;
+        }
+
+        var first = refused[0].Piece;
+        first.Owner.Add(new DurableRecord(PayloadKind.OtlpTraces, items, first.Record.CreatedAt, otlp, JsonContentType));
+        round.Translated += bytes.Count;
+    }
+
+    private bool SettleEvents(Piece piece, IngestionResponse results, RoundStats round, List<(Piece Piece, List<IngestionBatch.BatchEvent> Events)> translations)
     {
         var batch = piece.Batch!;
         var kept = new List<IngestionBatch.BatchEvent>();
@@ -626,19 +679,7 @@ internal sealed class DurableForwarder : IAsyncDisposable
 
         if (translate is not null)
         {
-            // A v4 Langfuse takes observations only as OTLP: the same events, translated, take the batch's place on disk
-            // and go out in the next round (so the translation is as durable as the batch was).
-            var otlp = _translateLegacy!(translate.ConvertAll(static e => e.Bytes));
-            var items = IngestionBatch.Weight(translate);
-            if (otlp is null)
-            {
-                RejectRecord(piece.Record with { Payload = batch.Subset(translate).Body, ItemCount = items, ContentEncoding = null }, DropReason.Rejected, "HTTP 400: Event type not accepted, and not translatable to OTLP", round);
-            }
-            else
-            {
-                piece.Owner.Add(new DurableRecord(PayloadKind.OtlpTraces, items, piece.Record.CreatedAt, otlp, JsonContentType));
-                round.Translated += translate.Count;
-            }
+            translations.Add((piece, translate));
         }
 
         if (kept.Count == 0)
