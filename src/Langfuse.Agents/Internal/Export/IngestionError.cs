@@ -21,13 +21,26 @@ internal sealed class IngestionError
     [JsonPropertyName("error")]
     public JsonElement? Error { get; set; }
 
-    /// <summary>The error as text for logs: the string itself, or the raw JSON of an object.</summary>
+    /// <summary>The error as text for logs: the string itself, or the raw JSON of an object; null when it is not readable text.</summary>
     [JsonIgnore]
-    public string? ErrorText => Error switch
+    public string? ErrorText
     {
-        null => null,
-        { ValueKind: JsonValueKind.String } e => e.GetString(),
-        { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined } => null,
-        { } e => e.GetRawText(),
-    };
+        get
+        {
+            try
+            {
+                return Error switch
+                {
+                    null => null,
+                    { ValueKind: JsonValueKind.String } e => e.GetString(),
+                    { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined } => null,
+                    { } e => e.GetRawText(),
+                };
+            }
+            catch (InvalidOperationException)
+            {
+                return null; // not valid UTF-8 (found by fuzzing the 207 reader): the answer stays readable without it
+            }
+        }
+    }
 }
