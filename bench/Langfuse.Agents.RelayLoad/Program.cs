@@ -2,6 +2,9 @@
 // as a child process (fsync before acknowledgement unless --fsync false), and sends OTLP protobuf requests at a steady
 // open-loop rate (or, with --mode max, as fast as --concurrency clients can). Latency is measured from each request's
 // scheduled send time, so a stalled relay cannot hide behind a slowed-down sender. See bench/RESULTS.md, "Relay".
+// --mode forward: the steady load, watching forwarding: spans the upstream received per second and the relay's backlog
+// (from /relay/status) every second. --mode drain: fills a backlog of --records requests while the upstream answers 503,
+// stops the relay, then starts a fresh one on the same directory with a healthy upstream and times the drain.
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -19,6 +22,12 @@ using Microsoft.Extensions.Logging;
 
 var options = LoadOptions.Parse(args);
 Console.WriteLine($"relay load: {options}");
+
+if (options.Mode == "drain")
+{
+    await Drain.RunAsync(options);
+    return;
+}
 
 await using var upstream = await Upstream.StartAsync();
 var bufferDir = options.BufferDir ?? Directory.CreateTempSubdirectory("langfuse-relay-load-").FullName;
@@ -42,18 +51,21 @@ try
     };
     client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("pk-lf-load:sk-lf-load")));
 
+    using var watch = options.Mode == "forward" ? Watch.Start(client, upstream, options.Spans) : null;
     var result = options.Mode == "max"
         ? await Load.ClosedLoopAsync(client, payloads, options)
         : await Load.OpenLoopAsync(client, payloads, options);
 
     var drain = Stopwatch.StartNew();
-    var target = result.AcknowledgedTotal;
-    while (upstream.Requests < target && drain.Elapsed < TimeSpan.FromSeconds(120))
+    var target = (long)result.AcknowledgedTotal * options.Spans;
+    while (upstream.Spans < target && drain.Elapsed < TimeSpan.FromSeconds(120))
     {
         await Task.Delay(50);
     }
 
-    result.Print(options, upstream.Requests, target, drain.Elapsed);
+    result.Print(options, upstream.Spans / options.Spans, result.AcknowledgedTotal, drain.Elapsed);
+    Console.WriteLine($"upstream requests: {upstream.Requests} for {upstream.Spans} spans ({(upstream.Requests == 0 ? 0 : upstream.Spans / (double)upstream.Requests):0} spans per request)");
+    watch?.Print();
 }
 finally
 {
@@ -66,7 +78,7 @@ finally
 
 namespace Langfuse.Agents.RelayLoad
 {
-    internal sealed record LoadOptions(string Mode, int Rate, int Spans, int Seconds, int Warmup, int Concurrency, bool Fsync, string? BufferDir)
+    internal sealed record LoadOptions(string Mode, int Rate, int Spans, int Seconds, int Warmup, int Concurrency, bool Fsync, string? BufferDir, int Records)
     {
         public static LoadOptions Parse(string[] args)
         {
@@ -85,12 +97,16 @@ namespace Langfuse.Agents.RelayLoad
                 Int("warmup", 5),
                 Int("concurrency", 32),
                 !string.Equals(Get("fsync"), "false", StringComparison.OrdinalIgnoreCase),
-                Get("buffer-dir"));
+                Get("buffer-dir"),
+                Int("records", 20_000));
         }
 
-        public override string ToString() => Mode == "max"
-            ? $"closed loop, {Concurrency} concurrent clients, {Spans} spans/request, {Warmup} s warm-up + {Seconds} s measured, fsync {Fsync}"
-            : $"open loop, {Rate} requests/s, {Spans} spans/request, {Warmup} s warm-up + {Seconds} s measured, fsync {Fsync}";
+        public override string ToString() => Mode switch
+        {
+            "max" => $"closed loop, {Concurrency} concurrent clients, {Spans} spans/request, {Warmup} s warm-up + {Seconds} s measured, fsync {Fsync}",
+            "drain" => $"drain a backlog of {Records} requests x {Spans} spans (filled by {Concurrency} clients while the upstream answers 503), fsync {Fsync}",
+            _ => $"open loop, {Rate} requests/s, {Spans} spans/request, {Warmup} s warm-up + {Seconds} s measured, fsync {Fsync}" + (Mode == "forward" ? ", watching forwarding" : ""),
+        };
     }
 
     internal sealed class LoadResult
@@ -253,15 +269,29 @@ namespace Langfuse.Agents.RelayLoad
         }
     }
 
-    /// <summary>A loopback upstream that drains each request and answers as Langfuse does (200 {} / 207), counting requests.</summary>
+    /// <summary>
+    /// A loopback upstream that reads each request and answers as Langfuse does (200 {} / 207), counting requests and
+    /// the spans in them (records are merged into few requests, so requests no longer count records); or, while
+    /// <see cref="Failing"/>, answers 503.
+    /// </summary>
     internal sealed class Upstream : IAsyncDisposable
     {
         private WebApplication? _app;
         private long _requests;
+        private long _spans;
+        private volatile bool _failing;
 
         public Uri BaseUrl { get; private set; } = null!;
 
         public long Requests => Interlocked.Read(ref _requests);
+
+        public long Spans => Interlocked.Read(ref _spans);
+
+        public bool Failing
+        {
+            get => _failing;
+            set => _failing = value;
+        }
 
         public static async Task<Upstream> StartAsync()
         {
@@ -276,8 +306,21 @@ namespace Langfuse.Agents.RelayLoad
             var app = builder.Build();
             app.Run(async context =>
             {
-                await context.Request.Body.CopyToAsync(Stream.Null);
+                using var body = new MemoryStream();
+                await context.Request.Body.CopyToAsync(body);
+                if (upstream._failing)
+                {
+                    context.Response.StatusCode = 503;
+                    return;
+                }
+
                 Interlocked.Increment(ref upstream._requests);
+                if (context.Request.Path == "/api/public/otel/v1/traces")
+                {
+                    var request = Langfuse.Agents.Testing.Otlp.Collector.Trace.V1.ExportTraceServiceRequest.Parser.ParseFrom(body.GetBuffer().AsSpan(0, (int)body.Length));
+                    Interlocked.Add(ref upstream._spans, request.ResourceSpans.Sum(r => r.ScopeSpans.Sum(s => (long)s.Spans.Count)));
+                }
+
                 context.Response.ContentType = "application/json";
                 if (context.Request.Path == "/api/public/ingestion")
                 {
@@ -344,6 +387,7 @@ namespace Langfuse.Agents.RelayLoad
             start.Environment["LANGFUSE_RELAY_SECRET_KEY"] = "sk-lf-load";
             start.Environment["LANGFUSE_BUFFER_DIR"] = bufferDir;
             start.Environment["LANGFUSE_RELAY_FSYNC"] = options.Fsync ? "true" : "false";
+            start.Environment["LANGFUSE_BUFFER_MAX_BYTES"] = (4L * 1024 * 1024 * 1024).ToString(CultureInfo.InvariantCulture);
             var child = new RelayChild(Process.Start(start)!);
             child._process.OutputDataReceived += (_, e) => child.OnLine(e.Data);
             child._process.ErrorDataReceived += (_, e) => child.OnLine(e.Data);
@@ -393,6 +437,179 @@ namespace Langfuse.Agents.RelayLoad
             {
                 _listening.TrySetResult(new Uri(line[(at + marker.Length)..].Trim().TrimEnd('/') + "/"));
             }
+        }
+    }
+
+    /// <summary>Every second: spans the upstream received in that second, and the relay's backlog in records.</summary>
+    internal sealed class Watch : IDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly List<(double Seconds, long Spans, long Backlog)> _samples = [];
+        private readonly Task _loop;
+
+        private Watch(HttpClient client, Upstream upstream, int spansPerRequest)
+        {
+            _loop = Task.Run(async () =>
+            {
+                var started = Stopwatch.StartNew();
+                var last = upstream.Spans;
+                using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+                while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false))
+                {
+                    var now = upstream.Spans;
+                    var backlog = await Status.BacklogRecordsAsync(client).ConfigureAwait(false);
+                    lock (_samples)
+                    {
+                        _samples.Add((started.Elapsed.TotalSeconds, now - last, backlog));
+                    }
+
+                    last = now;
+                }
+            });
+            SpansPerRequest = spansPerRequest;
+        }
+
+        private int SpansPerRequest { get; }
+
+        public static Watch Start(HttpClient client, Upstream upstream, int spansPerRequest) => new(client, upstream, spansPerRequest);
+
+        public void Print()
+        {
+            _stop.Cancel();
+            try
+            {
+                _loop.Wait(TimeSpan.FromSeconds(5));
+            }
+            catch (AggregateException)
+            {
+                // cancelled
+            }
+
+            lock (_samples)
+            {
+                Console.WriteLine("second | forwarded spans | = requests/s | backlog records");
+                foreach (var (seconds, spans, backlog) in _samples)
+                {
+                    Console.WriteLine($"{seconds,6:0} | {spans,15} | {spans / SpansPerRequest,12} | {backlog,15}");
+                }
+
+                if (_samples.Count > 0)
+                {
+                    Console.WriteLine($"backlog: max {_samples.Max(s => s.Backlog)} records, last {_samples[^1].Backlog}; forwarded: mean {_samples.Average(s => s.Spans):0} spans/s, min {_samples.Min(s => s.Spans)} spans/s");
+                }
+            }
+        }
+
+        public void Dispose() => _stop.Dispose();
+    }
+
+    internal static class Status
+    {
+        /// <summary>backlog.records from /relay/status, or -1.</summary>
+        public static async Task<long> BacklogRecordsAsync(HttpClient client)
+        {
+            try
+            {
+                using var status = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync("relay/status").ConfigureAwait(false));
+                return status.RootElement.GetProperty("backlog").GetProperty("records").GetInt64();
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException or KeyNotFoundException)
+            {
+                return -1;
+            }
+        }
+
+        public static async Task<(long Records, long Segments)> BacklogAsync(HttpClient client)
+        {
+            using var status = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync("relay/status").ConfigureAwait(false));
+            var backlog = status.RootElement.GetProperty("backlog");
+            return (backlog.GetProperty("records").GetInt64(), backlog.GetProperty("segments").GetInt64());
+        }
+    }
+
+    /// <summary>
+    /// Fills a backlog while the upstream answers 503 (--concurrency clients, every request acknowledged once on disk),
+    /// stops that relay, then starts a fresh relay on the same directory with the upstream healthy and times until the
+    /// upstream has every span and the backlog is empty.
+    /// </summary>
+    internal static class Drain
+    {
+        public static async Task RunAsync(LoadOptions options)
+        {
+            await using var upstream = await Upstream.StartAsync();
+            upstream.Failing = true;
+            var bufferDir = options.BufferDir ?? Directory.CreateTempSubdirectory("langfuse-relay-drain-").FullName;
+            var payloads = Enumerable.Range(0, 512).Select(_ => Payloads.OtlpProtobuf(options.Spans)).ToArray();
+            try
+            {
+                long segments;
+                var fill = Stopwatch.StartNew();
+                using (var first = RelayChild.Start(options, upstream.BaseUrl, bufferDir))
+                {
+                    using var client = Client(await first.WaitForListeningAsync(TimeSpan.FromSeconds(30)));
+                    var sent = 0;
+                    var failed = 0;
+                    await Task.WhenAll(Enumerable.Range(0, options.Concurrency).Select(_ => Task.Run(async () =>
+                    {
+                        while (true)
+                        {
+                            var i = Interlocked.Increment(ref sent) - 1;
+                            if (i >= options.Records)
+                            {
+                                return;
+                            }
+
+                            using var content = new ByteArrayContent(payloads[i % payloads.Length]);
+                            content.Headers.ContentType = new MediaTypeHeaderValue("application/x-protobuf");
+                            using var response = await client.PostAsync("api/public/otel/v1/traces", content);
+                            if (response.StatusCode != HttpStatusCode.OK)
+                            {
+                                Interlocked.Increment(ref failed);
+                            }
+                        }
+                    })));
+                    (var records, segments) = await Status.BacklogAsync(client);
+                    Console.WriteLine($"filled: {options.Records - failed} of {options.Records} acknowledged in {fill.Elapsed.TotalSeconds:0.0} s; backlog {records} records in {segments} segments");
+                    first.Kill();
+                }
+
+                upstream.Failing = false;
+                var target = (long)options.Records * options.Spans;
+                var drain = Stopwatch.StartNew();
+                using var second = RelayChild.Start(options, upstream.BaseUrl, bufferDir);
+                using var client2 = Client(await second.WaitForListeningAsync(TimeSpan.FromSeconds(60)));
+                var started = drain.Elapsed;
+                var lastPrint = TimeSpan.Zero;
+                while (upstream.Spans < target && drain.Elapsed < TimeSpan.FromSeconds(600))
+                {
+                    await Task.Delay(50);
+                    if (drain.Elapsed - lastPrint >= TimeSpan.FromSeconds(5))
+                    {
+                        lastPrint = drain.Elapsed;
+                        Console.WriteLine($"  {drain.Elapsed.TotalSeconds,6:0.0} s: {upstream.Spans / options.Spans} of {options.Records} requests' spans forwarded in {upstream.Requests} upstream requests");
+                    }
+                }
+
+                var elapsed = drain.Elapsed;
+                var (left, _) = await Status.BacklogAsync(client2);
+                Console.WriteLine($"drained: {upstream.Spans} of {target} spans in {elapsed.TotalSeconds:0.0} s from the second relay's start ({started.TotalSeconds:0.0} s of it starting up), " +
+                    $"{options.Records / Math.Max(0.001, elapsed.TotalSeconds):0} records/s, {upstream.Requests} upstream requests; backlog left {left} records (was {segments} segments)");
+                second.Kill();
+            }
+            finally
+            {
+                if (options.BufferDir is null)
+                {
+                    Directory.Delete(bufferDir, recursive: true);
+                }
+            }
+        }
+
+        private static HttpClient Client(Uri relayUrl)
+        {
+            var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1024, UseProxy = false }) { BaseAddress = relayUrl, Timeout = TimeSpan.FromSeconds(60) };
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("pk-lf-load:sk-lf-load")));
+            return client;
         }
     }
 

@@ -55,29 +55,92 @@ public sealed class RelayDeliveryTests
     }
 
     [Fact]
-    public async Task UpstreamPerEventRejections_AreCounted_AndKeptInTheDeadLetterFile()
+    public async Task UpstreamPerEventRejections_OnTheirMerits_AreCounted_AndKeptInTheDeadLetterFile()
     {
-        // A v4 Langfuse takes only scores on the batch endpoint: the trace-create is valid, so the relay accepts it,
-        // and Langfuse rejects it for good.
         await using var host = await RelayTestHost.StartAsync(new FakeLangfuseOptions { Version = FakeLangfuseVersion.V4 });
+        host.Upstream.FailEvent(e => e.Id == "score-2", status: 400, message: "Score value does not match the score config");
 
-        using var response = await host.Client.PostAsync("/api/public/ingestion", Requests.Json(Requests.Batch(Requests.Score("score-1"), Requests.TraceCreate("trace-1"))));
+        using var response = await host.Client.PostAsync("/api/public/ingestion", Requests.Json(Requests.Batch(Requests.Score("score-1"), Requests.Score("score-2"))));
 
         ((int)response.StatusCode).ShouldBe(207);
         await host.Upstream.WaitForEventsAsync(1);
-        await RelayIngressTests.WaitAsync(() => File.Exists(host.Relay.DeadLetterPath) && host.Relay.Metrics.UpstreamRejectedItems == 1);
+        await WaitForDeadLettersAsync(host, 1);
         host.Upstream.IngestionEvents.Single().Id.ShouldBe("score-1");
-        var lines = await File.ReadAllLinesAsync(host.Relay.DeadLetterPath);
-        lines.Length.ShouldBe(1);
+        var lines = DeadLetterLines(host);
+        lines.Length.ShouldBe(1, string.Join("\n", lines));
         using var entry = JsonDocument.Parse(lines[0]);
-        entry.RootElement.GetProperty("reason").GetString()!.ShouldContain("Event type not accepted");
-        entry.RootElement.GetProperty("body").GetProperty("batch")[0].GetProperty("id").GetString().ShouldBe("trace-1");
+        entry.RootElement.GetProperty("reason").GetString()!.ShouldContain("Score value does not match");
+        entry.RootElement.GetProperty("body").GetProperty("batch")[0].GetProperty("id").GetString().ShouldBe("score-2");
         if (!OperatingSystem.IsWindows())
         {
             File.GetUnixFileMode(host.Relay.DeadLetterPath).ShouldBe(UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
 
         await RelayIngressTests.WaitAsync(() => host.Relay.Queue.Stats.Records == 0); // nothing retried forever
+    }
+
+    [Fact]
+    public async Task LegacyEventsForAV4Upstream_AreTranslatedToOtlp_WithTheirIdsParentsAndFields_NotDeadLettered()
+    {
+        // Must-hold 8: an old SDK (legacy batch events) pointed at the relay keeps working with a v4 Langfuse, which
+        // takes observations only as OTLP. The ids are the old SDK's UUIDs, kept verbatim (as Langfuse keeps string ids).
+        await using var host = await RelayTestHost.StartAsync(new FakeLangfuseOptions { Version = FakeLangfuseVersion.V4, AcceptStringIds = true });
+        const string trace = "0f5cc425-2771-4fe7-af9f-a36094982616";
+        const string span = "d2580291-68c2-40fe-9274-66df5f6b3cf8";
+        const string generation = "cd94e794-fcf0-4928-8fe2-1ada0234fc64";
+        var batch = $$$"""
+            {"batch":[
+              {"id":"ev-score","type":"score-create","timestamp":"2026-11-21T05:38:59.632Z","body":{"id":"sc-1","name":"quality","value":1,"traceId":"{{{trace}}}"}},
+              {"id":"ev-trace","type":"trace-create","timestamp":"2026-11-21T05:38:59.654Z","body":{"id":"{{{trace}}}","timestamp":"2026-11-21T05:38:59.631Z","name":"research-query","sessionId":"s1","userId":"u1","input":"What is new?","tags":["a","b"],"release":"r1","metadata":{"k":"v"} }},
+              {"id":"ev-gen-update","type":"generation-update","timestamp":"2026-11-21T05:38:59.656Z","body":{"id":"{{{generation}}}","traceId":"{{{trace}}}","output":"plan text","endTime":"2026-11-21T05:38:59.700Z"}},
+              {"id":"ev-span-update","type":"span-update","timestamp":"2026-11-21T05:38:59.657Z","body":{"id":"{{{span}}}","traceId":"{{{trace}}}","output":"done","endTime":"2026-11-21T05:38:59.800Z","level":"ERROR","statusMessage":"tool failed"}},
+              {"id":"ev-span","type":"span-create","timestamp":"2026-11-21T05:38:59.654Z","body":{"id":"{{{span}}}","startTime":"2026-11-21T05:38:59.631Z","name":"coordinator","input":{"q":1},"traceId":"{{{trace}}}","parentObservationId":null}},
+              {"id":"ev-gen","type":"generation-create","timestamp":"2026-11-21T05:38:59.654Z","body":{"id":"{{{generation}}}","startTime":"2026-11-21T05:38:59.640Z","name":"plan","model":"gpt-4o","modelParameters":{"temperature":0.2},"input":[{"role":"user","content":"hi"}],"usage":{"input":10,"output":20,"unit":"TOKENS"},"traceId":"{{{trace}}}","parentObservationId":"{{{span}}}"}}
+            ],"metadata":{"sdk_name":"langfuse-js","sdk_version":"3.38.0"}}
+            """;
+
+        using var response = await host.Client.PostAsync("/api/public/ingestion", Requests.Json(batch));
+
+        ((int)response.StatusCode).ShouldBe(207);
+        await host.Upstream.WaitForSpansAsync(2, TimeSpan.FromSeconds(20));
+        await RelayIngressTests.WaitAsync(() => host.Relay.Queue.Stats.Records == 0);
+        host.Upstream.IngestionEvents.Select(e => e.Id).ShouldBe(["ev-score"]);
+        File.Exists(host.Relay.DeadLetterPath).ShouldBeFalse("nothing Langfuse would take is thrown away");
+        host.Upstream.Violations.ShouldBeEmpty();
+
+        var spans = host.Upstream.Spans;
+        spans.Count.ShouldBe(2);
+        var root = spans.Single(s => s.SpanId == span);
+        root.TraceId.ShouldBe(trace);
+        root.ParentSpanId.ShouldBeNull();
+        root.Name.ShouldBe("coordinator");
+        root.Type.ShouldBe("span");
+        root.Attr("langfuse.observation.input").ShouldBe("""{"q":1}""");
+        root.Attr("langfuse.observation.output").ShouldBe("\"done\"");
+        root.Attr("langfuse.observation.level").ShouldBe("ERROR");
+        root.Attr("langfuse.observation.status_message").ShouldBe("tool failed");
+        root.StatusCode.ShouldBe(2);
+        root.StartTime.ShouldBe(DateTimeOffset.Parse("2026-11-21T05:38:59.631Z", System.Globalization.CultureInfo.InvariantCulture));
+        root.EndTime.ShouldBe(DateTimeOffset.Parse("2026-11-21T05:38:59.800Z", System.Globalization.CultureInfo.InvariantCulture));
+        root.Attr("langfuse.trace.name").ShouldBe("research-query");
+        root.Attr("langfuse.trace.input").ShouldBe("\"What is new?\"");
+        root.Attr("langfuse.session.id").ShouldBe("s1");
+        root.Attr("langfuse.user.id").ShouldBe("u1");
+        root.Attr("langfuse.release").ShouldBe("r1");
+        root.Attr("langfuse.trace.metadata").ShouldBe("""{"k":"v"}""");
+
+        var plan = spans.Single(s => s.SpanId == generation);
+        plan.TraceId.ShouldBe(trace);
+        plan.ParentSpanId.ShouldBe(span);
+        plan.Type.ShouldBe("generation");
+        plan.Name.ShouldBe("plan");
+        plan.Attr("langfuse.observation.model.name").ShouldBe("gpt-4o");
+        plan.Attr("langfuse.observation.model.parameters").ShouldBe("""{"temperature":0.2}""");
+        plan.Attr("langfuse.observation.usage_details").ShouldBe("""{"input":10,"output":20}""");
+        plan.Attr("langfuse.observation.output").ShouldBe("\"plan text\"", "the update is merged into its create");
+        plan.Attr("langfuse.trace.input").ShouldBeNull("trace input rides on the root only");
+        plan.Attr("langfuse.session.id").ShouldBe("s1");
+        host.Relay.ForwarderMetrics.Snapshot().Exported.ShouldBe(6, "every acknowledged event is accounted as forwarded");
     }
 
     [Fact]
@@ -89,7 +152,7 @@ public sealed class RelayDeliveryTests
         using var response = await host.Client.PostAsync("/api/public/otel/v1/traces", Requests.Content(Requests.OtlpProtobuf(3), "application/x-protobuf"));
 
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
-        await RelayIngressTests.WaitAsync(() => File.Exists(host.Relay.DeadLetterPath) && host.Relay.Metrics.UpstreamRejectedItems == 1);
+        await WaitForDeadLettersAsync(host, 1);
         using var entry = JsonDocument.Parse((await File.ReadAllLinesAsync(host.Relay.DeadLetterPath)).Single());
         entry.RootElement.GetProperty("reason").GetString()!.ShouldStartWith("HTTP 400");
         entry.RootElement.GetProperty("bodyBase64").GetBytesFromBase64().ShouldBe(Requests.OtlpProtobuf(3));
@@ -150,6 +213,26 @@ public sealed class RelayDeliveryTests
         relay.Queue.Stats.Items.ShouldBe(acknowledged); // nothing acknowledged was evicted
         upstream.Heal();
         await upstream.WaitForSpansAsync(acknowledged, TimeSpan.FromSeconds(20));
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="lines"/> whole lines are in the dead-letter file (the relay counts an entry just
+    /// before it writes it, so the count alone may run ahead of the file).
+    /// </summary>
+    internal static Task WaitForDeadLettersAsync(RelayTestHost host, int lines) =>
+        RelayIngressTests.WaitAsync(() => DeadLetterLines(host).Length >= lines);
+
+    internal static string[] DeadLetterLines(RelayTestHost host)
+    {
+        try
+        {
+            var text = File.Exists(host.Relay.DeadLetterPath) ? File.ReadAllText(host.Relay.DeadLetterPath) : string.Empty;
+            return text.EndsWith('\n') ? text.TrimEnd('\n').Split('\n') : [];
+        }
+        catch (IOException)
+        {
+            return [];
+        }
     }
 
     [Fact]

@@ -23,4 +23,11 @@ public sealed class FakeLangfuseOptions
 
     /// <summary>Batch bodies (as sent on the wire) above this many bytes get 413 <c>Body exceeded 4.5mb limit</c>.</summary>
     public long MaxIngestionBodyBytes { get; set; } = DefaultMaxIngestionBodyBytes;
+
+    /// <summary>
+    /// Accept OTLP/JSON ids that are not hex strings and keep them verbatim, as Langfuse's OTLP processor does (it
+    /// hex-encodes only binary ids; the relay's translation of legacy batch events relies on it to keep their ids).
+    /// Off by default: the fake then insists on hex ids, as the OTLP specification does.
+    /// </summary>
+    public bool AcceptStringIds { get; set; }
 }

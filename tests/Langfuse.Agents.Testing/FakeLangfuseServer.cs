@@ -564,6 +564,7 @@ public sealed class FakeLangfuseServer : IAsyncDisposable
         }
 
         var contentType = request.ContentType ?? "";
+        var verbatimIds = _options.AcceptStringIds ? new Dictionary<string, string>(StringComparer.Ordinal) : null;
         Otlp.Collector.Trace.V1.ExportTraceServiceRequest export;
         try
         {
@@ -573,7 +574,7 @@ public sealed class FakeLangfuseServer : IAsyncDisposable
             }
             else if (contentType.Contains("application/json", StringComparison.OrdinalIgnoreCase))
             {
-                export = OtlpDecoder.ParseJson(body, outcome.Violations);
+                export = OtlpDecoder.ParseJson(body, outcome.Violations, verbatimIds);
             }
             else
             {
@@ -585,7 +586,7 @@ public sealed class FakeLangfuseServer : IAsyncDisposable
             return Answer.Message(400, "Invalid OTLP request: " + ex.Message);
         }
 
-        if (OtlpDecoder.ToSpans(export, contentType, outcome.Spans, outcome.Violations) is { } error)
+        if (OtlpDecoder.ToSpans(export, contentType, outcome.Spans, outcome.Violations, verbatimIds) is { } error)
         {
             outcome.Spans.Clear();
             outcome.Violations.Clear();

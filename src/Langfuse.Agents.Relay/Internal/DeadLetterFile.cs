@@ -143,8 +143,11 @@ internal sealed class DeadLetterFile(string path, long maxBytes, TimeProvider ti
             }
             else if (record.ContentEncoding is null && IsJson(record))
             {
+                // Re-written compactly, not copied raw: bodies keep their senders' bytes now, newlines included, and
+                // one entry must stay one line.
                 writer.WritePropertyName("body");
-                writer.WriteRawValue(record.Payload.Span, skipInputValidation: false);
+                using var body = JsonDocument.Parse(record.Payload);
+                body.RootElement.WriteTo(writer);
             }
             else
             {

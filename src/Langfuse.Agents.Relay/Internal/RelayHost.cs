@@ -220,7 +220,8 @@ internal sealed class RelayHost : IAsyncDisposable
                 _time);
             _gate = new DeliveryGate(_time, exportLogger);
             var sender = new ResilientSender(options.Upstream, _time, ForwarderMetrics, exportLogger);
-            _forwarder = new DurableForwarder(queue, _upstream, sender, _gate, ForwarderMetrics, loggerFactory.CreateLogger(Log.BufferCategoryName), _time, DeadLetter);
+            var translator = new LegacyOtlpTranslator(); // for a v4 upstream, which takes observations only as OTLP
+            _forwarder = new DurableForwarder(queue, _upstream, sender, _gate, ForwarderMetrics, loggerFactory.CreateLogger(Log.BufferCategoryName), _time, DeadLetter, translateLegacy: translator.Translate);
             _writer = new GroupCommitWriter(queue, Metrics, _logger, () =>
             {
                 if (_upstream.LooksHealthy && !_gate.IsPaused)

@@ -30,7 +30,7 @@ internal static class OtlpDecoder
     /// number and enums as integers).
     /// </summary>
     /// <exception cref="FormatException">Not valid OTLP/JSON.</exception>
-    public static ExportTraceServiceRequest ParseJson(byte[] body, List<string> violations)
+    public static ExportTraceServiceRequest ParseJson(byte[] body, List<string> violations, Dictionary<string, string>? verbatimIds = null)
     {
         JsonNode? root;
         try
@@ -54,13 +54,13 @@ internal static class OtlpDecoder
             {
                 foreach (var span in Children(scopeSpans, "spans"))
                 {
-                    RewriteId(span, 16, violations, "traceId", "trace_id");
-                    RewriteId(span, 8, violations, "spanId", "span_id");
-                    RewriteId(span, 8, violations, "parentSpanId", "parent_span_id");
+                    RewriteId(span, 16, violations, verbatimIds, "traceId", "trace_id");
+                    RewriteId(span, 8, violations, verbatimIds, "spanId", "span_id");
+                    RewriteId(span, 8, violations, verbatimIds, "parentSpanId", "parent_span_id");
                     foreach (var link in Children(span, "links"))
                     {
-                        RewriteId(link, 16, violations, "traceId", "trace_id");
-                        RewriteId(link, 8, violations, "spanId", "span_id");
+                        RewriteId(link, 16, violations, verbatimIds, "traceId", "trace_id");
+                        RewriteId(link, 8, violations, verbatimIds, "spanId", "span_id");
                     }
                 }
             }
@@ -77,8 +77,14 @@ internal static class OtlpDecoder
     }
 
     /// <summary>Converts a request; returns an error (and no spans) if any span lacks a valid trace or span id.</summary>
-    public static string? ToSpans(ExportTraceServiceRequest request, string contentType, List<ReceivedSpan> spans, List<string> violations)
+    public static string? ToSpans(ExportTraceServiceRequest request, string contentType, List<ReceivedSpan> spans, List<string> violations, Dictionary<string, string>? verbatimIds = null)
     {
+        string Id(Google.Protobuf.ByteString id)
+        {
+            var hex = Convert.ToHexStringLower(id.Span);
+            return verbatimIds is not null && verbatimIds.TryGetValue(hex, out var original) ? original : hex;
+        }
+
         foreach (var resourceSpans in request.ResourceSpans)
         {
             var resource = ToDictionary(resourceSpans.Resource?.Attributes);
@@ -98,9 +104,9 @@ internal static class OtlpDecoder
 
                     var received = new ReceivedSpan
                     {
-                        TraceId = Convert.ToHexStringLower(span.TraceId.Span),
-                        SpanId = Convert.ToHexStringLower(span.SpanId.Span),
-                        ParentSpanId = span.ParentSpanId.IsEmpty ? null : Convert.ToHexStringLower(span.ParentSpanId.Span),
+                        TraceId = Id(span.TraceId),
+                        SpanId = Id(span.SpanId),
+                        ParentSpanId = span.ParentSpanId.IsEmpty ? null : Id(span.ParentSpanId),
                         TraceState = span.TraceState,
                         Name = span.Name,
                         Kind = (int)span.Kind,
@@ -258,7 +264,7 @@ internal static class OtlpDecoder
         }
     }
 
-    private static void RewriteId(JsonObject owner, int length, List<string> violations, params string[] names)
+    private static void RewriteId(JsonObject owner, int length, List<string> violations, Dictionary<string, string>? verbatimIds, params string[] names)
     {
         foreach (var name in names)
         {
@@ -275,6 +281,15 @@ internal static class OtlpDecoder
             if (hex.Length == 0)
             {
                 continue; // Empty id: left empty, reported as missing where it matters.
+            }
+
+            if (verbatimIds is not null && !hex.All(char.IsAsciiHexDigit))
+            {
+                // Langfuse keeps a non-hex string id as it is: stand in a digest of it, and map it back in ToSpans.
+                var digest = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(hex)).AsSpan(0, length).ToArray();
+                verbatimIds[Convert.ToHexStringLower(digest)] = hex;
+                owner[name] = Convert.ToBase64String(digest);
+                continue;
             }
 
             if (hex.Length != length * 2 || !hex.All(char.IsAsciiHexDigit))

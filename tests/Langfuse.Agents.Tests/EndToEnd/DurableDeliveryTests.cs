@@ -182,12 +182,12 @@ public sealed class DurableDeliveryTests : EndToEndTestBase
         server.Spans.Select(s => s.Name).ShouldBe(["ahead-1", "ahead-2"]);
         var firstSegment = files.Segments.Min();
         server.Requests.ShouldAllBe(r => r.ReceivedAt >= firstSegment, "no request before its batch is on disk");
+        // The forwarder merges the two records into one request (or sends them one by one): either way each batch
+        // reaches the server only after it was written.
         var delivered = server.Requests.Where(r => r.StatusCode == 200).Select(r => r.ReceivedAt).ToList();
-        delivered.Count.ShouldBe(2);
-        for (var i = 0; i < delivered.Count; i++)
-        {
-            delivered[i].ShouldBeGreaterThanOrEqualTo(files.Segments[i], $"batch {i + 1} reached the server after it was written");
-        }
+        delivered.Count.ShouldBeInRange(1, 2);
+        delivered.Min().ShouldBeGreaterThanOrEqualTo(files.Segments.Min(), "batch 1 reached the server after it was written");
+        delivered.Max().ShouldBeGreaterThanOrEqualTo(files.Segments.Max(), "batch 2 reached the server after it was written");
 
         SegmentFiles().ShouldBeEmpty();
         AssertAccounting(tracer);

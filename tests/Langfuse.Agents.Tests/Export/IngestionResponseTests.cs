@@ -120,5 +120,50 @@ public sealed class IngestionResponseTests
         response.Errors.ShouldNotBeNull().ShouldBeEmpty();
     }
 
+    [Fact]
+    public async Task ReadAsync_A207ListingTenThousandErrors_IsReadWhole_AndLooksUpPerEvent()
+    {
+        var body = "{\"successes\":[{\"id\":\"ok-1\",\"status\":201}],\"errors\":[" +
+            string.Join(",", Enumerable.Range(0, 10_000).Select(i => $"{{\"id\":\"e{i}\",\"status\":{(i % 2 == 0 ? 500 : 400)},\"message\":\"Invalid request data\",\"error\":\"type not accepted\"}}")) + "]}";
+        Encoding.UTF8.GetByteCount(body).ShouldBeGreaterThan(64 * 1024);
+
+        var response = (await IngestionResponse.ReadAsync(new MemoryStream(Encoding.UTF8.GetBytes(body)), IngestionResponse.MaxBodyBytesFor(1_000_000), CancellationToken.None)).ShouldNotBeNull();
+
+        response.Errors.ShouldNotBeNull().Count.ShouldBe(10_000);
+        response.IsAccepted("ok-1").ShouldBeTrue();
+        response.IsAccepted("e1").ShouldBeFalse();
+        response.TryGetError("e4", out var error).ShouldBeTrue();
+        error.Status.ShouldBe(500);
+        response.IsAccepted("never-mentioned").ShouldBeFalse();
+        response.TryGetError("never-mentioned", out _).ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task ReadAsync_ABodyLongerThanTheLimit_IsUnreadable_NotTruncated()
+    {
+        var body = Encoding.UTF8.GetBytes("{\"successes\":[" + string.Join(",", Enumerable.Range(0, 1_000).Select(i => $"{{\"id\":\"e{i}\",\"status\":201}}")) + "]}");
+
+        (await IngestionResponse.ReadAsync(new MemoryStream(body), body.Length - 1, CancellationToken.None)).ShouldBeNull();
+        (await IngestionResponse.ReadAsync(new MemoryStream(body), body.Length, CancellationToken.None)).ShouldNotBeNull().Successes!.Count.ShouldBe(1_000);
+    }
+
+    [Fact]
+    public void IsAccepted_WhenAnIdIsBothAcceptedAndFailed_TheErrorWins()
+    {
+        var response = Parse("""{"successes":[{"id":"a","status":201}],"errors":[{"id":"a","status":500}]}""").ShouldNotBeNull();
+        response.IsAccepted("a").ShouldBeFalse();
+        response.TryGetError("a", out var error).ShouldBeTrue();
+        error.Status.ShouldBe(500);
+    }
+
+    [Theory]
+    [InlineData(0, 64 * 1024)]
+    [InlineData(1_000, (64 * 1024) + 16_000)]
+    [InlineData(long.MaxValue, IngestionResponse.MaxBodyBytes)]
+    public void MaxBodyBytesFor_IsProportionalToTheRequest_AndBounded(long requestBytes, long expected)
+    {
+        IngestionResponse.MaxBodyBytesFor(requestBytes).ShouldBe(expected);
+    }
+
     private static IngestionResponse? Parse(string body) => IngestionResponse.TryParse(Encoding.UTF8.GetBytes(body));
 }

@@ -263,6 +263,76 @@ internal sealed class DurableQueue : IDurableQueue
         }
     }
 
+    /// <summary>
+    /// Takes many segments with one look at the directory (one rescan and one expiry pass for the whole batch, where
+    /// <see cref="TryTakeOldest"/> does both per segment): the forwarder takes a round's worth of segments at once.
+    /// </summary>
+    public IReadOnlyList<DurableSegment> TakeOldest(int maxSegments, long maxBytes)
+    {
+        var taken = new List<DurableSegment>();
+        if (!_available || maxSegments <= 0)
+        {
+            return taken;
+        }
+
+        var drops = new List<(DropReason Reason, long Items)>();
+        try
+        {
+            lock (_gate)
+            {
+                if (_disposed)
+                {
+                    return taken;
+                }
+
+                RefreshLocked();
+                ExpireLocked(drops);
+                if (_replayLock is null)
+                {
+                    _replayLock = _files.TryLockExclusive(Path.Combine(_directory, LockFileName));
+                    if (_replayLock is null)
+                    {
+                        return taken;
+                    }
+
+                    DurableLog.LockTaken(_logger, _directory);
+                }
+
+                long bytes = 0;
+                foreach (var name in _segments.Keys.ToArray())
+                {
+                    if (taken.Count >= maxSegments || bytes >= maxBytes)
+                    {
+                        break;
+                    }
+
+                    if (!_taken.Contains(name) && ReadLocked(name, drops) is { } segment)
+                    {
+                        _taken.Add(name);
+                        taken.Add(segment);
+                        foreach (var record in segment.Records)
+                        {
+                            bytes += record.Payload.Length;
+                        }
+                    }
+                }
+
+                return taken;
+            }
+        }
+#pragma warning disable CA1031 // Telemetry never throws into the application.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            DurableLog.FileFailed(_logger, "replay from", _directory, e.Message);
+            return taken;
+        }
+        finally
+        {
+            Report(drops);
+        }
+    }
+
     /// <inheritdoc />
     public void Complete(DurableSegment segment)
     {

@@ -30,6 +30,27 @@ internal interface IDurableQueue : IDisposable
     /// </summary>
     bool TryTakeOldest(out DurableSegment? segment);
 
+    /// <summary>
+    /// Up to <paramref name="maxSegments"/> of the oldest segments this process may replay, oldest first, stopping once
+    /// their records hold <paramref name="maxBytes"/> (at least one is taken): a forwarder that sends many segments per
+    /// round takes them in one call. Each is completed, released or replaced as one taken by <see cref="TryTakeOldest"/>.
+    /// </summary>
+    IReadOnlyList<DurableSegment> TakeOldest(int maxSegments, long maxBytes)
+    {
+        var taken = new List<DurableSegment>();
+        long bytes = 0;
+        while (taken.Count < maxSegments && bytes < maxBytes && TryTakeOldest(out var segment) && segment is not null)
+        {
+            taken.Add(segment);
+            foreach (var record in segment.Records)
+            {
+                bytes += record.Payload.Length;
+            }
+        }
+
+        return taken;
+    }
+
     /// <summary>Deletes a delivered segment.</summary>
     void Complete(DurableSegment segment);
 

@@ -1,16 +1,86 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Langfuse.Agents.Internal.Http;
 
 namespace Langfuse.Agents.Internal.Export;
 
 /// <summary>The <c>207 Multi-Status</c> answer of <c>POST /api/public/ingestion</c>: one entry per event.</summary>
+/// <remarks>
+/// An event counts as delivered only when its envelope id is listed in <see cref="Successes"/> (and in no error):
+/// an event the answer does not mention, or an answer that cannot be read, is "unknown", and unknown is resent
+/// (envelope ids make a resend idempotent), never counted as delivered.
+/// </remarks>
 internal sealed class IngestionResponse
 {
+    /// <summary>The least a 207 body may take: a small batch's answer, whatever the request size.</summary>
+    public const long MinBodyBytes = 64 * 1024;
+
+    /// <summary>The most any 207 body may take, however large the request: a bound on memory, not a guess at sizes.</summary>
+    public const long MaxBodyBytes = 128L * 1024 * 1024;
+
+    /// <summary>
+    /// Bytes of answer allowed per byte of request. An event's answer entry (<c>{"id":...,"status":400,
+    /// "message":...,"error":...}</c>) repeats its id and adds a message and an error text of a few hundred bytes at
+    /// most, while the smallest event Langfuse takes is about 80 bytes; 16 leaves room for long validation errors.
+    /// </summary>
+    public const int BodyBytesPerRequestByte = 16;
+
+    private HashSet<string>? _accepted;
+    private Dictionary<string, IngestionError>? _failed;
+
     [JsonPropertyName("successes")]
     public List<IngestionSuccess>? Successes { get; set; }
 
     [JsonPropertyName("errors")]
     public List<IngestionError>? Errors { get; set; }
+
+    /// <summary>
+    /// How many bytes of 207 answer a request of <paramref name="requestBytes"/> may get: proportional to the batch, so a
+    /// 10,000-event batch whose every event failed is read whole, and bounded, so a hostile or broken answer cannot
+    /// take unbounded memory.
+    /// </summary>
+    public static long MaxBodyBytesFor(long requestBytes) =>
+        requestBytes >= MaxBodyBytes / BodyBytesPerRequestByte ? MaxBodyBytes
+            : Math.Clamp(MinBodyBytes + (Math.Max(0, requestBytes) * BodyBytesPerRequestByte), MinBodyBytes, MaxBodyBytes);
+
+    /// <summary>
+    /// Reads a 207 body from <paramref name="body"/> as it arrives (source-generated System.Text.Json, no intermediate
+    /// string), refusing more than <paramref name="maxBytes"/>. Null, never an exception, when the body is not a 207
+    /// answer or is longer than allowed: the caller treats every event of the request as unknown.
+    /// </summary>
+    public static async Task<IngestionResponse?> ReadAsync(Stream body, long maxBytes, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        try
+        {
+            var bounded = new BoundedReadStream(body, maxBytes);
+            await using (bounded.ConfigureAwait(false))
+            {
+                return Normalize(await JsonSerializer.DeserializeAsync(bounded, LangfuseJsonContext.Default.IngestionResponse, cancellationToken).ConfigureAwait(false));
+            }
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException or ArgumentException or InvalidOperationException or BodyTooLargeException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// True when the answer lists <paramref name="eventId"/> as accepted and reports no error for it: the only way an
+    /// event counts as delivered.
+    /// </summary>
+    public bool IsAccepted(string eventId)
+    {
+        EnsureIndex();
+        return _accepted!.Contains(eventId) && !_failed!.ContainsKey(eventId);
+    }
+
+    /// <summary>The error the answer reports for <paramref name="eventId"/> (the first, if several), if any.</summary>
+    public bool TryGetError(string eventId, out IngestionError error)
+    {
+        EnsureIndex();
+        return _failed!.TryGetValue(eventId, out error!);
+    }
 
     /// <summary>
     /// Reads a 207 body. Missing or null arrays become empty and null entries are dropped; unknown fields are
@@ -46,6 +116,35 @@ internal sealed class IngestionResponse
         }
     }
 
+    private void EnsureIndex()
+    {
+        if (_accepted is not null)
+        {
+            return;
+        }
+
+        var failed = new Dictionary<string, IngestionError>(StringComparer.Ordinal);
+        foreach (var error in Errors ?? [])
+        {
+            if (error.Id is { } id)
+            {
+                failed.TryAdd(id, error);
+            }
+        }
+
+        var accepted = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var success in Successes ?? [])
+        {
+            if (success.Id is { } id)
+            {
+                accepted.Add(id);
+            }
+        }
+
+        _failed = failed;
+        _accepted = accepted;
+    }
+
     private static IngestionResponse? Normalize(IngestionResponse? response)
     {
         if (response is null)
@@ -57,44 +156,4 @@ internal sealed class IngestionResponse
         response.Errors = response.Errors is null ? [] : [.. response.Errors.Where(static e => e is not null)];
         return response;
     }
-}
-
-/// <summary>An accepted event.</summary>
-internal sealed class IngestionSuccess
-{
-    /// <summary>The event's envelope id.</summary>
-    [JsonPropertyName("id")]
-    public string? Id { get; set; }
-
-    [JsonPropertyName("status")]
-    public int Status { get; set; }
-}
-
-/// <summary>A rejected event.</summary>
-internal sealed class IngestionError
-{
-    /// <summary>The event's envelope id.</summary>
-    [JsonPropertyName("id")]
-    public string? Id { get; set; }
-
-    /// <summary>400 invalid (or not accepted on v4 servers), 401, 404, 500 (worth retrying).</summary>
-    [JsonPropertyName("status")]
-    public int Status { get; set; }
-
-    [JsonPropertyName("message")]
-    public string? Message { get; set; }
-
-    /// <summary>A string or an object (for example zod issues), as Langfuse sent it.</summary>
-    [JsonPropertyName("error")]
-    public JsonElement? Error { get; set; }
-
-    /// <summary>The error as text for logs: the string itself, or the raw JSON of an object.</summary>
-    [JsonIgnore]
-    public string? ErrorText => Error switch
-    {
-        null => null,
-        { ValueKind: JsonValueKind.String } e => e.GetString(),
-        { ValueKind: JsonValueKind.Null or JsonValueKind.Undefined } => null,
-        { } e => e.GetRawText(),
-    };
 }

@@ -262,13 +262,21 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
                 continue;
             }
 
-            var results = IngestionResponse.TryParse(response.Body);
-            var errors = results?.Errors?.Where(static e => e.Id is not null).GroupBy(static e => e.Id!).ToDictionary(static g => g.Key, static g => g.First())
-                ?? [];
+            // A 2xx other than 207 lists no events: all of them were taken. A 207 is read per event, and an event it
+            // does not confirm (the answer was unreadable, or silent about it) is resent, never counted as delivered.
+            var results = response.StatusCode == 207 ? response.Results : null;
+            var perEvent = response.StatusCode == 207;
+            if (perEvent && results is null)
+            {
+                DeliveryLog.MultiStatusUnreadable(_logger, request.Events.Count);
+            }
+
             var rejected = 0;
             foreach (var sent in request.Events)
             {
-                if (!errors.TryGetValue(sent.EventId, out var error))
+                IngestionError? error = null;
+                var verdict = perEvent ? DeliveryClassifier.ClassifyEvent(results, sent.EventId, out error) : EventVerdict.Delivered;
+                if (verdict == EventVerdict.Delivered)
                 {
                     if (sent.Kind != LegacyEventKind.Trace)
                     {
@@ -278,9 +286,9 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
                     continue;
                 }
 
-                if (RetryPolicy.IsRetryableStatus(error.Status))
+                if (verdict == EventVerdict.RetryLater)
                 {
-                    if (error.Status == 429)
+                    if (error?.Status == 429)
                     {
                         retryAfter ??= response.RetryAfter;
                     }
@@ -296,7 +304,7 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
 
                 if (rejected++ < MaxLoggedRejections)
                 {
-                    Log.EventsRejected(_logger, 1, error.Status, $"{sent.Kind.ToString().ToLowerInvariant()} event: {error.Message} {error.ErrorText}".Trim());
+                    Log.EventsRejected(_logger, 1, error!.Status, $"{sent.Kind.ToString().ToLowerInvariant()} event: {error.Message} {error.ErrorText}".Trim());
                 }
 
                 if (sent.Kind != LegacyEventKind.Trace)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.Http.Headers;
 using System.Text;
+using Langfuse.Agents.Internal.Export;
 
 namespace Langfuse.Agents.Internal.Http;
 
@@ -60,7 +61,9 @@ internal sealed class LangfuseApiClient : ILangfuseApi
             content.Headers.ContentEncoding.Add(contentEncoding);
         }
 
-        return SendAsync(CreateRequest(HttpMethod.Post, _ingestionUri, content), cancellationToken);
+        // The 207 lists every event: its size follows the batch's, so its limit does too.
+        var answerLimit = contentEncoding is null ? IngestionResponse.MaxBodyBytesFor(json.Length) : IngestionResponse.MaxBodyBytes; // compressed: the batch is larger than its bytes
+        return SendAsync(CreateRequest(HttpMethod.Post, _ingestionUri, content), cancellationToken, answerLimit);
     }
 
     public Task<ApiResponse> GetHealthAsync(CancellationToken cancellationToken) =>
@@ -76,19 +79,29 @@ internal sealed class LangfuseApiClient : ILangfuseApi
         return request;
     }
 
-    private async Task<ApiResponse> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    private async Task<ApiResponse> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken, long? multiStatusBytes = null)
     {
         using (request)
         {
             using var response = await _httpClient.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             var retryAfter = RetryPolicy.ParseRetryAfter(response.Headers.RetryAfter, _timeProvider.GetUtcNow());
+            if ((int)response.StatusCode == 207 && multiStatusBytes is { } limit)
+            {
+                // Parsed as it streams in: a 207 is never cut short and then guessed at (see IngestionResponse).
+                var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+                await using (stream.ConfigureAwait(false))
+                {
+                    return new ApiResponse(207, retryAfter, null, await IngestionResponse.ReadAsync(stream, limit, cancellationToken).ConfigureAwait(false));
+                }
+            }
+
             var body = await ReadCappedAsync(response.Content, cancellationToken).ConfigureAwait(false);
             return new ApiResponse((int)response.StatusCode, retryAfter, body);
         }
     }
 
     /// <summary>
-    /// Reads at most <see cref="MaxBodyBytes"/> of the body through a small pooled buffer: most answers are
+    /// Reads at most <see cref="MaxBodyBytes"/> of the body (error messages; a 207 is read by <see cref="IngestionResponse"/>) through a small pooled buffer: most answers are
     /// <c>{}</c>, and a fresh large buffer per response would land on the large object heap every request.
     /// </summary>
     private static async Task<string?> ReadCappedAsync(HttpContent content, CancellationToken cancellationToken)
