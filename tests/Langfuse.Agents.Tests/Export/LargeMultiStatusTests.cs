@@ -26,7 +26,7 @@ public sealed class LargeMultiStatusTests : EndToEndTestBase
             tracer.ScoreSession("session-1", "quality", i);
         }
 
-        (await tracer.FlushAsync(TimeSpan.FromSeconds(60)).WaitAsync(TimeSpan.FromSeconds(90))).ShouldBeTrue();
+        (await tracer.FlushAsync(TimeSpan.FromSeconds(60)).WaitAsync(TimeSpan.FromSeconds(90))).Completed.ShouldBeTrue();
 
         server.IngestionEvents.ShouldBeEmpty();
         var eventsSent = server.Requests.Where(r => r.Path == FakeLangfuseServer.IngestionPath).Sum(r => CountEvents(r.Body));
@@ -53,7 +53,7 @@ public sealed class LargeMultiStatusTests : EndToEndTestBase
             }
         }
 
-        (await tracer.FlushAsync(TimeSpan.FromSeconds(60)).WaitAsync(TimeSpan.FromSeconds(90))).ShouldBeTrue();
+        (await tracer.FlushAsync(TimeSpan.FromSeconds(60)).WaitAsync(TimeSpan.FromSeconds(90))).Completed.ShouldBeTrue();
 
         server.IngestionEvents.ShouldBeEmpty();
         var stats = tracer.GetStatistics();
@@ -75,7 +75,7 @@ public sealed class LargeMultiStatusTests : EndToEndTestBase
             tracer.ScoreSession("session-1", i < 1_000 ? "bad" : "good", i);
         }
 
-        (await tracer.FlushAsync(TimeSpan.FromSeconds(60)).WaitAsync(TimeSpan.FromSeconds(90))).ShouldBeTrue();
+        (await tracer.FlushAsync(TimeSpan.FromSeconds(60)).WaitAsync(TimeSpan.FromSeconds(90))).Completed.ShouldBeTrue();
 
         server.IngestionEvents.Count.ShouldBe(500);
         var stats = tracer.GetStatistics();
