@@ -199,7 +199,8 @@ internal static class DurableFormat
                 var end = (long)position + RecordHeaderSize + bodyLength + RecordTrailerSize;
                 if (end <= length && TryReadBody(data, position + RecordHeaderSize, bodyLength, itemCount, out var record))
                 {
-                    if (inDamage && !damageCounted && !leadingGarbage)
+                    // Leading garbage no longer than a header is the damaged header itself; longer, it hid a record too.
+                    if (inDamage && !damageCounted && (!leadingGarbage || position > SegmentHeaderSize))
                     {
                         lostRecords++;
                         lostItems++;

@@ -673,6 +673,9 @@ internal sealed class DurableQueue : IDurableQueue
                 continue;
             }
 
+            // New names sort after every name seen, even when the clock stands still or went back since they were written.
+            _lastTicks = Math.Max(_lastTicks, SegmentNames.Ticks(name));
+
             try
             {
                 if (TryIndex(path) is { } info)
@@ -743,7 +746,8 @@ internal sealed class DurableQueue : IDurableQueue
     /// <summary>Deletes segments (not being replayed) whose newest record is older than the retention; visits only those.</summary>
     private void ExpireLocked(List<DurableDrop> drops)
     {
-        var cutoff = (_time.GetUtcNow() - _options.Retention).UtcTicks;
+        var now = _time.GetUtcNow().UtcTicks;
+        var cutoff = _options.Retention.Ticks >= now ? 0 : now - _options.Retention.Ticks; // a retention longer than the calendar keeps everything
         foreach (var (name, info) in _index.ExpiredBefore(cutoff))
         {
             if (DeleteSegmentLocked(name))

@@ -39,6 +39,10 @@ internal static class SegmentNames
         return parts.Length == 3 && parts[0].Length == 19 && parts.All(static p => p.Length > 0 && p.All(char.IsAsciiDigit));
     }
 
+    /// <summary>The creation ticks a segment name starts with (0 when it has none).</summary>
+    public static long Ticks(string name) =>
+        name.Length > 19 && long.TryParse(name.AsSpan(0, 19), NumberStyles.None, CultureInfo.InvariantCulture, out var ticks) ? ticks : 0;
+
     /// <summary>The writer's process id in a temporary file's name, when it has one.</summary>
     public static bool TryGetTemporaryWriter(string name, out int processId)
     {
