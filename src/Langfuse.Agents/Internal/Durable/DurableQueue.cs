@@ -17,7 +17,8 @@ namespace Langfuse.Agents.Internal.Durable;
 /// <item>Index: <see cref="SegmentIndex"/>, built from the segment headers at open and kept up to date by this
 /// queue's own appends, takes, completions, rewrites and expiry, so a take costs the same whatever the backlog. The
 /// directory is listed again only when its modification stamp shows a change this queue did not make (another
-/// process appended or completed), or every <see cref="RescanInterval"/> in case two changes fell within one stamp.</item>
+/// process appended or completed), or every <see cref="RescanInterval"/> in case another process's change landed while
+/// this queue was writing (its own change then carries the stamp forward, and would hide the other).</item>
 /// <item>Replay: only the process holding an exclusive lock on <c>replay.lock</c> in the directory takes segments
 /// (flock on Unix, released when the process dies); the others keep appending and try the lock again on every
 /// <see cref="TryTakeOldest"/>.</item>
@@ -41,7 +42,7 @@ internal sealed class DurableQueue : IDurableQueue
     public const string TemporaryExtension = SegmentNames.TemporaryExtension;
     public const string LockFileName = "replay.lock";
 
-    /// <summary>The longest a change by another process can go unseen when two changes share one directory stamp.</summary>
+    /// <summary>The longest a change by another process can go unseen (when it landed during one of this queue's own writes).</summary>
     public static readonly TimeSpan RescanInterval = TimeSpan.FromSeconds(2);
 
     private readonly DurableQueueOptions _options;
