@@ -22,22 +22,29 @@ internal sealed record RelayCrashLoopResult(int Iterations, long Acknowledged, l
 /// </summary>
 internal static class RelayCrashLoop
 {
-    private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan StepTimeout = TimeSpan.FromSeconds(60);
 
-    public static async Task<RelayCrashLoopResult> RunAsync(int iterations, int seed, string bufferDirectory, Action<string>? log = null)
+    /// <param name="iterations">Kills to make.</param>
+    /// <param name="seed">For the random moments.</param>
+    /// <param name="bufferDirectory">The relay's buffer directory (kept across restarts).</param>
+    /// <param name="log">Progress lines.</param>
+    /// <param name="timeBudget">Stop killing after this long (the result says how many kills were made), then check delivery.</param>
+    public static async Task<RelayCrashLoopResult> RunAsync(int iterations, int seed, string bufferDirectory, Action<string>? log = null, TimeSpan? timeBudget = null)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var random = new Random(seed);
         await using var upstream = await FakeLangfuseServer.StartAsync(new FakeLangfuseOptions { Version = FakeLangfuseVersion.V3 });
         var config = new RelayConfig(upstream, bufferDirectory);
-        var relay = await RelayProcess.StartAsync(config);
+        RelayProcess? relay = await RelayProcess.StartAsync(config);
         config = config with { Urls = $"http://127.0.0.1:{relay.Port}" };
         var restartFailures = 0;
+        var kills = 0;
         await using var load = new LoadClient(relay.BaseUrl, workers: 4, itemsPerRequest: 5, maxRequests: int.MaxValue);
         try
         {
-            for (var iteration = 0; iteration < iterations; iteration++)
+            for (var iteration = 0; iteration < iterations && (timeBudget is null || clock.Elapsed < timeBudget); iteration++)
             {
-                if (iteration > 0)
+                if (relay is null)
                 {
                     try
                     {
@@ -60,6 +67,8 @@ internal static class RelayCrashLoop
 
                 await relay.KillAndWaitAsync();
                 await relay.DisposeAsync();
+                relay = null;
+                kills++;
                 log?.Invoke($"iteration {iteration}: killed after {load.Acknowledged} acknowledged requests in all");
             }
 
@@ -76,7 +85,10 @@ internal static class RelayCrashLoop
         }
         finally
         {
-            await relay.DisposeAsync();
+            if (relay is not null)
+            {
+                await relay.DisposeAsync();
+            }
         }
 
         var spanKeys = upstream.Spans.Select(static s => s.TraceId + "/" + s.SpanId).ToList();
@@ -86,7 +98,7 @@ internal static class RelayCrashLoop
         var lost = load.AckedSpans.Count(s => !receivedSpans.Contains(s)) + load.AckedEvents.Count(e => !receivedEvents.Contains(e));
         var duplicates = (spanKeys.Count - receivedSpans.Count) + (eventIds.Count - receivedEvents.Count);
         var maxPerRequest = upstream.Requests.Where(static r => r.StatusCode is 200 or 207).Select(ItemsIn).DefaultIfEmpty(0).Max();
-        return new RelayCrashLoopResult(iterations, load.AckedSpans.Count + load.AckedEvents.Count, lost, duplicates, maxPerRequest, restartFailures);
+        return new RelayCrashLoopResult(kills, load.AckedSpans.Count + load.AckedEvents.Count, lost, duplicates, maxPerRequest, restartFailures);
     }
 
     /// <summary>Spans (OTLP protobuf or JSON) or events (batch) in one upstream request.</summary>
