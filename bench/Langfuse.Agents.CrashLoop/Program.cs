@@ -34,7 +34,7 @@ if (relayIterations > 0)
     var clock = Stopwatch.StartNew();
     var result = await RelayCrashLoop.RunAsync(relayIterations, seed, buffer.FullName, line => Console.WriteLine("relay " + line), budget);
     Console.WriteLine($"RELAY {result} elapsed={clock.Elapsed.TotalSeconds:F0}s");
-    failed |= result.Lost > 0 || result.RestartFailures > 0 || result.Duplicates > result.Iterations * result.MaxItemsPerUpstreamRequest;
+    failed |= result.Lost > 0 || result.RestartFailures > 0;
     buffer.Delete(recursive: true);
 }
 

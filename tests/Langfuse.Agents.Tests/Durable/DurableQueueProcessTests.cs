@@ -135,6 +135,7 @@ public sealed class DurableQueueProcessTests : IDisposable
         var result = await SdkCrashLoop.RunAsync(iterations: 4, seed: Environment.TickCount, _dir.Path);
 
         result.Lost.ShouldBe(0, result.ToString());
+        result.StillOnDisk.ShouldBe(0, "everything is delivered in the end: " + result);
         result.Acknowledged.ShouldBeGreaterThan(0, result.ToString());
         result.KilledMidway.ShouldBe(4, "every run is killed while it still ends spans");
         result.Duplicates.ShouldBeLessThanOrEqualTo(result.Iterations * result.MaxInFlightItems, "only a request in flight at a kill is sent twice: " + result);
