@@ -11,7 +11,10 @@ internal static partial class FuzzTargets
     static FuzzTargets()
     {
         AddRelayTargets(All);
+        Add(new DurableFormatTarget());
     }
+
+    private static void Add(IFuzzTarget target) => All[target.Name] = target.Run;
 
     static partial void AddRelayTargets(Dictionary<string, FuzzTarget> targets);
 }

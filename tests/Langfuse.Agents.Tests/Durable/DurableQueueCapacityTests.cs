@@ -127,6 +127,18 @@ public sealed class DurableQueueCapacityTests : IDisposable
         _drops.Total.ShouldBe(0);
     }
 
+    [Fact]
+    public void Retention_LongerThanTheCalendar_KeepsEverything_AndTakesStillWork()
+    {
+        // Found by DurableFormatFuzzTests: now - retention used to throw, so every take failed.
+        using var queue = new DurableQueue(
+            new DurableQueueOptions { Directory = _dir.Path, Retention = TimeSpan.MaxValue / 2 }, _drops.Callback, timeProvider: _clock);
+        queue.Append(DurableTestRecords.Records(0, 1, payloadBytes: 10)).ShouldBe(AppendOutcome.Stored);
+
+        Replayed(queue).ShouldBe([0]);
+        _drops.Total.ShouldBe(0);
+    }
+
     private static List<int> Replayed(DurableQueue queue)
     {
         var indices = new List<int>();

@@ -25,6 +25,15 @@ internal sealed class FaultyFileSystem : IDurableFileSystem
 
     public bool FailChmod { get; set; }
 
+    /// <summary>
+    /// The next write puts half its bytes down and fails, and the temporary file it wrote stays (its delete fails):
+    /// what a process killed in the middle of an append leaves behind.
+    /// </summary>
+    public bool TearNextWrite { get; set; }
+
+    /// <summary>The temporary file the last torn write left.</summary>
+    public string? TornPath { get; private set; }
+
     public int FailedWrites { get; private set; }
 
     public void CreateDirectory(string path) => _inner.CreateDirectory(path);
@@ -58,7 +67,7 @@ internal sealed class FaultyFileSystem : IDurableFileSystem
             throw new UnauthorizedAccessException($"Access to the path '{path}' is denied.");
         }
 
-        return new FaultyStream(this, _inner.CreateNew(path));
+        return new FaultyStream(this, _inner.CreateNew(path), path);
     }
 
     public void FlushToDisk(Stream stream)
@@ -81,13 +90,21 @@ internal sealed class FaultyFileSystem : IDurableFileSystem
         _inner.Move(source, destination);
     }
 
-    public void Delete(string path) => _inner.Delete(path);
+    public void Delete(string path)
+    {
+        if (path == TornPath)
+        {
+            throw new IOException("Input/output error (the writer is dead)", Eio);
+        }
+
+        _inner.Delete(path);
+    }
 
     public void FlushDirectory(string directory) => _inner.FlushDirectory(directory);
 
     public IDisposable? TryLockExclusive(string path) => _inner.TryLockExclusive(path);
 
-    private sealed class FaultyStream(FaultyFileSystem owner, Stream inner) : Stream
+    private sealed class FaultyStream(FaultyFileSystem owner, Stream inner, string path) : Stream
     {
         public Stream Inner { get; } = inner;
 
@@ -107,6 +124,15 @@ internal sealed class FaultyFileSystem : IDurableFileSystem
 
         public override void Write(ReadOnlySpan<byte> buffer)
         {
+            if (owner.TearNextWrite)
+            {
+                owner.TearNextWrite = false;
+                owner.TornPath = path;
+                Inner.Write(buffer[..(buffer.Length / 2)]);
+                Inner.Flush();
+                throw new IOException("killed mid-write", Eio);
+            }
+
             if (owner.DiskFull)
             {
                 Inner.Write(buffer[..(buffer.Length / 2)]);

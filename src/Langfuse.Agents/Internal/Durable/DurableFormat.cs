@@ -7,14 +7,16 @@ namespace Langfuse.Agents.Internal.Durable;
 /// <summary>
 /// The on-disk format of one segment file (all integers little-endian):
 /// <code>
-/// segment header, 40 bytes:
+/// segment header, 48 bytes (version 2):
 ///   0  "LFQS"            magic
-///   4  u8  version (1)   then 3 reserved zero bytes
+///   4  u8  version (2)   then 3 reserved zero bytes
 ///   8  i32 record count
 ///  12  i64 item count
 ///  20  i64 oldest record CreatedAt, UTC ticks
 ///  28  i64 newest record CreatedAt, UTC ticks
-///  36  u32 CRC-32C of bytes 0..35
+///  36  i64 the segment's size in bytes, header included
+///  44  u32 CRC-32C of bytes 0..43
+/// (version 1, still read: 40 bytes, no size, the CRC-32C of bytes 0..35 at 36)
 /// records, one after another:
 ///   0  "LFQR"            magic (what a reader resynchronises on after damage)
 ///   4  i32 body length N
@@ -28,15 +30,24 @@ namespace Langfuse.Agents.Internal.Durable;
 ///        the payload (the rest of the body)
 ///  16+N u32 CRC-32C of the body
 /// </code>
-/// The segment header lets the queue know a segment's counts and ages by reading 40 bytes; each record carries its
-/// own length and checksums so a damaged record is skipped and the ones after it are still read.
+/// The segment header lets the queue know a segment's counts, ages and size by reading 48 bytes (so a reader never reads
+/// more than the writer wrote, and a torn or grown file shows without reading it); each record carries its own length
+/// and checksums so a damaged record is skipped and the ones after it are still read.
 /// </summary>
 internal static class DurableFormat
 {
-    public const int SegmentHeaderSize = 40;
+    /// <summary>The header this version writes (version 2).</summary>
+    public const int SegmentHeaderSize = 48;
+
+    /// <summary>The header of version 1 segments, still read.</summary>
+    public const int Version1HeaderSize = 40;
+
     public const int RecordHeaderSize = 16;
     public const int RecordTrailerSize = 4;
-    public const byte Version = 1;
+    public const byte Version = 2;
+
+    /// <summary>No segment is larger: it is read into one array.</summary>
+    public const long MaxSegmentBytes = 0x7FFFFFC7; // Array.MaxLength
 
     private const uint SegmentMagic = 0x5351464C; // "LFQS"
     private const uint RecordMagic = 0x5251464C; // "LFQR"
@@ -62,7 +73,7 @@ internal static class DurableFormat
             newest = Math.Max(newest, record.CreatedAt.UtcTicks);
         }
 
-        if (total > Array.MaxLength)
+        if (total > MaxSegmentBytes)
         {
             throw new InvalidOperationException(string.Create(CultureInfo.InvariantCulture, $"A segment of {total} bytes is too large."));
         }
@@ -75,7 +86,8 @@ internal static class DurableFormat
         BinaryPrimitives.WriteInt64LittleEndian(span[12..], items);
         BinaryPrimitives.WriteInt64LittleEndian(span[20..], records.Count == 0 ? 0 : oldest);
         BinaryPrimitives.WriteInt64LittleEndian(span[28..], records.Count == 0 ? 0 : newest);
-        BinaryPrimitives.WriteUInt32LittleEndian(span[36..], Crc32C.Compute(span[..36]));
+        BinaryPrimitives.WriteInt64LittleEndian(span[36..], total);
+        BinaryPrimitives.WriteUInt32LittleEndian(span[44..], Crc32C.Compute(span[..44]));
 
         var position = SegmentHeaderSize;
         for (var i = 0; i < records.Count; i++)
@@ -105,29 +117,54 @@ internal static class DurableFormat
         return buffer;
     }
 
-    /// <summary>Reads a segment header; false when it is missing or damaged.</summary>
+    /// <summary>Reads a segment header (version 2, or 1); false when it is missing or damaged.</summary>
     public static bool TryReadSegmentHeader(ReadOnlySpan<byte> data, out SegmentHeader header)
     {
         header = default;
-        if (data.Length < SegmentHeaderSize ||
-            BinaryPrimitives.ReadUInt32LittleEndian(data) != SegmentMagic ||
-            data[4] != Version ||
-            BinaryPrimitives.ReadUInt32LittleEndian(data[36..]) != Crc32C.Compute(data[..36]))
+        if (data.Length < Version1HeaderSize || BinaryPrimitives.ReadUInt32LittleEndian(data) != SegmentMagic)
         {
             return false;
+        }
+
+        int size;
+        long? declared = null;
+        switch (data[4])
+        {
+            case 1 when BinaryPrimitives.ReadUInt32LittleEndian(data[36..]) == Crc32C.Compute(data[..36]):
+                size = Version1HeaderSize;
+                break;
+            case 2 when data.Length >= SegmentHeaderSize && BinaryPrimitives.ReadUInt32LittleEndian(data[44..]) == Crc32C.Compute(data[..44]):
+                size = SegmentHeaderSize;
+                declared = BinaryPrimitives.ReadInt64LittleEndian(data[36..]);
+                if (declared < SegmentHeaderSize || declared > MaxSegmentBytes)
+                {
+                    return false;
+                }
+
+                break;
+            default:
+                return false;
         }
 
         var records = BinaryPrimitives.ReadInt32LittleEndian(data[8..]);
+        var items = BinaryPrimitives.ReadInt64LittleEndian(data[12..]);
         var oldest = BinaryPrimitives.ReadInt64LittleEndian(data[20..]);
         var newest = BinaryPrimitives.ReadInt64LittleEndian(data[28..]);
-        if (records < 0 || !IsValidTicks(oldest) || !IsValidTicks(newest))
+        if (records < 0 || items < 0 || !IsValidTicks(oldest) || !IsValidTicks(newest))
         {
             return false;
         }
 
-        header = new SegmentHeader(records, BinaryPrimitives.ReadInt64LittleEndian(data[12..]), oldest, newest);
+        header = new SegmentHeader(records, items, oldest, newest, size, declared);
         return true;
     }
+
+    /// <summary>
+    /// How many bytes of a file to read, given its first bytes and its real size: the size its header declares when
+    /// that is smaller (whatever was added after the segment is not the queue's), else the real size.
+    /// </summary>
+    public static long ReadLimit(ReadOnlySpan<byte> prefix, long realSize) =>
+        TryReadSegmentHeader(prefix, out var header) && header.DeclaredBytes is { } declared ? Math.Min(declared, realSize) : realSize;
 
     /// <summary>
     /// Reads every valid record of a segment file. Damage never stops the read: after a damaged record the reader
@@ -146,7 +183,8 @@ internal static class DurableFormat
     {
         var valid = new List<DurableRecord>();
         var hasHeader = TryReadSegmentHeader(data, out var header);
-        var position = hasHeader ? SegmentHeaderSize : 0;
+        var position = hasHeader ? header.HeaderSize : 0;
+        var length = hasHeader && header.DeclaredBytes is { } declared ? (int)Math.Min(declared, data.Length) : data.Length;
         long validItems = 0;
         long lostRecords = 0;
         long lostItems = 0;
@@ -154,14 +192,15 @@ internal static class DurableFormat
         var damageCounted = false; // ... and that stretch is already counted (by a readable record header)
         var leadingGarbage = !hasHeader; // a damaged segment header is not a lost record
 
-        while (position < data.Length)
+        while (position < length)
         {
-            if (TryReadRecordHeader(data, position, out var bodyLength, out var itemCount))
+            if (TryReadRecordHeader(data, position, length, out var bodyLength, out var itemCount))
             {
                 var end = (long)position + RecordHeaderSize + bodyLength + RecordTrailerSize;
-                if (end <= data.Length && TryReadBody(data, position + RecordHeaderSize, bodyLength, itemCount, out var record))
+                if (end <= length && TryReadBody(data, position + RecordHeaderSize, bodyLength, itemCount, out var record))
                 {
-                    if (inDamage && !damageCounted && !leadingGarbage)
+                    // Leading garbage no longer than a header is the damaged header itself; longer, it hid a record too.
+                    if (inDamage && !damageCounted && (!leadingGarbage || position > SegmentHeaderSize))
                     {
                         lostRecords++;
                         lostItems++;
@@ -183,7 +222,7 @@ internal static class DurableFormat
                 inDamage = true;
                 damageCounted = true;
                 leadingGarbage = false;
-                position = end <= data.Length ? (int)end : position + 1;
+                position = end <= length ? (int)end : position + 1;
                 continue;
             }
 
@@ -211,11 +250,11 @@ internal static class DurableFormat
         return new SegmentContents(valid, validItems, lostRecords, lostItems, hasHeader);
     }
 
-    private static bool TryReadRecordHeader(byte[] data, int position, out int bodyLength, out int itemCount)
+    private static bool TryReadRecordHeader(byte[] data, int position, int length, out int bodyLength, out int itemCount)
     {
         bodyLength = 0;
         itemCount = 0;
-        if (data.Length - position < RecordHeaderSize)
+        if (length - position < RecordHeaderSize)
         {
             return false;
         }
@@ -229,7 +268,7 @@ internal static class DurableFormat
 
         bodyLength = BinaryPrimitives.ReadInt32LittleEndian(header[4..]);
         itemCount = BinaryPrimitives.ReadInt32LittleEndian(header[8..]);
-        return bodyLength >= MinBodySize;
+        return bodyLength >= MinBodySize && itemCount >= 0;
     }
 
     private static bool TryReadBody(byte[] data, int position, int length, int itemCount, out DurableRecord record)

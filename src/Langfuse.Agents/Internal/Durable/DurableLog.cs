@@ -19,8 +19,8 @@ internal static partial class DurableLog
     [LoggerMessage(63, LogLevel.Information, "Writing to the Langfuse disk buffer in {Directory} works again.")]
     public static partial void WriteRecovered(ILogger logger, string directory);
 
-    [LoggerMessage(64, LogLevel.Warning, "Skipped {Records} damaged records ({Items} items) in the Langfuse disk buffer file {Path}.")]
-    public static partial void Corrupt(ILogger logger, long records, long items, string path);
+    [LoggerMessage(64, LogLevel.Warning, "Dropped {Items} items ({Segments} segment files) from the Langfuse disk buffer in {Directory}: {Why}{Since}.")]
+    public static partial void Dropped(ILogger logger, long items, long segments, string directory, string why, string since);
 
     [LoggerMessage(65, LogLevel.Debug, "Could not {Operation} {Path} in the Langfuse disk buffer ({Reason}).")]
     public static partial void FileFailed(ILogger logger, string operation, string path, string reason);
@@ -30,4 +30,13 @@ internal static partial class DurableLog
 
     [LoggerMessage(67, LogLevel.Warning, "The Langfuse disk buffer in {Directory} is full ({Bytes} of {MaxBytes} bytes); {Detail}.")]
     public static partial void Full(ILogger logger, string directory, long bytes, long maxBytes, string detail);
+
+    [LoggerMessage(68, LogLevel.Warning, "The Langfuse disk buffer directory {Directory} is refused: it {Reason}; nothing will be buffered on disk.")]
+    public static partial void Refused(ILogger logger, string directory, string reason);
+
+    [LoggerMessage(69, LogLevel.Warning, "Ignored {Count} files in the Langfuse disk buffer {Directory} that it cannot trust, never reading or deleting them: {Examples}.")]
+    public static partial void Untrusted(ILogger logger, int count, string directory, string examples);
+
+    [LoggerMessage(70, LogLevel.Warning, "The Langfuse disk buffer directory {Directory} was writable by other users (mode {Mode}); it is now 0700, and files in it that this user does not own are ignored.")]
+    public static partial void WasShared(ILogger logger, string directory, string mode);
 }

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -8,25 +6,31 @@ namespace Langfuse.Agents.Internal.Durable;
 /// <summary>
 /// The durable queue: one directory of segment files, each written by one <see cref="Append"/>.
 /// <list type="bullet">
-/// <item>Names: <c>{utcTicks:D19}-{processId:D10}-{counter:D10}.lfq</c>, so ordinal name order is creation order
-/// (ticks strictly increase within a queue; the process-wide counter keeps names unique). The format is in
+/// <item>Names: see <see cref="SegmentNames"/> (ordinal name order is creation order). The format is in
 /// <see cref="DurableFormat"/>.</item>
 /// <item>Writes are atomic per segment: <c>&lt;name&gt;.&lt;pid&gt;.tmp</c>, fsync, rename, fsync of the directory
 /// (see <see cref="DurableQueueOptions.FsyncBeforeRename"/>). A crash leaves either the whole segment or a temporary
-/// file, which the next open deletes when its writer is gone or it is older than
-/// <see cref="DurableQueueOptions.StaleTemporaryAge"/>.</item>
+/// file, which the next open deletes (see <see cref="StaleTemporaries"/>).</item>
+/// <item>Trust: the directory is checked and made private by <see cref="BufferDirectoryGuard"/>; every file is
+/// opened without following links or blocking, and refused unless it is a regular file of this user's (see
+/// <see cref="DurableFileSystem"/>); refused files are never read or deleted, and are reported in one line per scan.</item>
+/// <item>Index: <see cref="SegmentIndex"/>, built from the segment headers at open and kept up to date by this
+/// queue's own appends, takes, completions, rewrites and expiry, so a take costs the same whatever the backlog. The
+/// directory is listed again only when its modification stamp shows a change this queue did not make (another
+/// process appended or completed), or every <see cref="RescanInterval"/> in case another process's change landed while
+/// this queue was writing (its own change then carries the stamp forward, and would hide the other).</item>
 /// <item>Replay: only the process holding an exclusive lock on <c>replay.lock</c> in the directory takes segments
 /// (flock on Unix, released when the process dies); the others keep appending and try the lock again on every
-/// <see cref="TryTakeOldest"/>. Every take also rescans the directory (names, plus a 40-byte header for new files), so
-/// the holder sees other processes' segments and every process's <see cref="Stats"/> follow the holder's deletions.</item>
+/// <see cref="TryTakeOldest"/>.</item>
 /// <item>Bounds: <see cref="DurableQueueOptions.MaxBytes"/> with <see cref="DurableQueueOptions.FullPolicy"/>, and
 /// <see cref="DurableQueueOptions.Retention"/>. The cap is enforced against the segments this process knows of
-/// (its own, plus every segment seen by its last rescan). With <see cref="DurableFullPolicy.DropOldest"/> the new
+/// (its own, plus every segment seen by its last scan). With <see cref="DurableFullPolicy.DropOldest"/> the new
 /// segment is written first and older ones are deleted afterwards, so the cap can be exceeded by one segment while
 /// it is written, and nothing is dropped for an append that then fails.</item>
-/// <item>Accounting: the callback given at construction receives what the queue removes from disk
-/// (<see cref="DropReason.BufferFull"/>, <see cref="DropReason.Expired"/>, <see cref="DropReason.Corrupt"/>) with item
-/// counts. What an append refuses (<see cref="AppendOutcome.Full"/>, <see cref="AppendOutcome.WriteFailed"/>,
+/// <item>Accounting: what the queue removes from disk (<see cref="DropReason.BufferFull"/>,
+/// <see cref="DropReason.Expired"/>, <see cref="DropReason.Corrupt"/>) goes to the callback given at construction
+/// with item counts, to <see cref="Drops"/>, and to the log, aggregated (see <see cref="DropReporter"/>). What an
+/// append refuses (<see cref="AppendOutcome.Full"/>, <see cref="AppendOutcome.WriteFailed"/>,
 /// <see cref="AppendOutcome.Unavailable"/>) the caller still holds, and counts.</item>
 /// </list>
 /// No member throws (other than the constructor for a null argument); members are thread-safe and serialised by one
@@ -34,32 +38,29 @@ namespace Langfuse.Agents.Internal.Durable;
 /// </summary>
 internal sealed class DurableQueue : IDurableQueue
 {
-    public const string SegmentExtension = ".lfq";
-    public const string TemporaryExtension = ".tmp";
+    public const string SegmentExtension = SegmentNames.SegmentExtension;
+    public const string TemporaryExtension = SegmentNames.TemporaryExtension;
     public const string LockFileName = "replay.lock";
 
-    private const UnixFileMode PrivateDirectoryMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-    private const UnixFileMode GroupOrOther =
-        UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute |
-        UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
-
-    private static long s_counter;
+    /// <summary>The longest a change by another process can go unseen (when it landed during one of this queue's own writes).</summary>
+    public static readonly TimeSpan RescanInterval = TimeSpan.FromSeconds(2);
 
     private readonly DurableQueueOptions _options;
     private readonly string _directory;
-    private readonly Action<DropReason, long>? _onDrop;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly IDurableFileSystem _files;
+    private readonly DropReporter _drops;
     private readonly Lock _gate = new();
-    private readonly SortedDictionary<string, SegmentInfo> _segments = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _taken = new(StringComparer.Ordinal);
+    private readonly SegmentIndex _index = new();
     private readonly HashSet<string> _corruptionCounted = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _refused = new(StringComparer.Ordinal);
     private IDisposable? _replayLock;
-    private long _records;
-    private long _items;
-    private long _bytes;
+    private long _bufferedItems;
     private long _lastTicks;
+    private long _scannedStamp;
+    private DateTimeOffset _lastScan;
+    private long _scans;
     private bool _writeFailing;
     private bool _fullLogged;
     private bool _disposed;
@@ -80,7 +81,6 @@ internal sealed class DurableQueue : IDurableQueue
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
-        _onDrop = onDrop;
         _logger = logger ?? NullLogger.Instance;
         _time = timeProvider ?? TimeProvider.System;
         _files = fileSystem ?? DurableFileSystem.Instance;
@@ -91,10 +91,12 @@ internal sealed class DurableQueue : IDurableQueue
         }
         catch (Exception e) when (IsFileSystemFailure(e))
         {
+            _drops = new DropReporter(_directory, onDrop, _logger, _time);
             DurableLog.Unusable(_logger, _directory, e.Message);
             return;
         }
 
+        _drops = new DropReporter(_directory, onDrop, _logger, _time);
         _available = OpenDirectory();
     }
 
@@ -125,8 +127,14 @@ internal sealed class DurableQueue : IDurableQueue
         }
     }
 
+    /// <summary>Items this queue has dropped since it opened, by reason (also given to the drop callback and logged).</summary>
+    public DurableQueueDrops Drops => _drops.Totals;
+
+    /// <summary>How many times the directory was listed (at open, and when another process changed it): for tests and benchmarks.</summary>
+    internal long Scans => Interlocked.Read(ref _scans);
+
     /// <inheritdoc />
-    public long BufferedItems => Volatile.Read(ref _items); // 64-bit writes are atomic; no lock, so no wait on an fsync
+    public long BufferedItems => Volatile.Read(ref _bufferedItems); // no lock, so no wait on an fsync
 
     /// <inheritdoc />
     public DurableQueueStats Stats
@@ -135,21 +143,12 @@ internal sealed class DurableQueue : IDurableQueue
         {
             lock (_gate)
             {
-                long? oldest = null;
-                foreach (var info in _segments.Values)
-                {
-                    if (info.Records > 0 && (oldest is null || info.OldestTicks < oldest))
-                    {
-                        oldest = info.OldestTicks;
-                    }
-                }
-
                 return new DurableQueueStats(
-                    _segments.Count,
-                    _records,
-                    _items,
-                    _bytes,
-                    oldest is { } ticks ? new DateTimeOffset(ticks, TimeSpan.Zero) : null);
+                    _index.Count,
+                    _index.Records,
+                    _index.Items,
+                    _index.Bytes,
+                    _index.OldestTicks is { } ticks ? new DateTimeOffset(ticks, TimeSpan.Zero) : null);
             }
         }
     }
@@ -167,7 +166,7 @@ internal sealed class DurableQueue : IDurableQueue
             return AppendOutcome.Unavailable;
         }
 
-        var drops = new List<(DropReason Reason, long Items)>();
+        var drops = new List<DurableDrop>();
         try
         {
             byte[] data;
@@ -182,13 +181,15 @@ internal sealed class DurableQueue : IDurableQueue
 
             lock (_gate)
             {
-                if (_disposed)
+                if (_disposed || !_available)
                 {
                     return AppendOutcome.Unavailable;
                 }
 
                 ExpireLocked(drops);
-                return AppendLocked(data, drops);
+                var outcome = AppendLocked(data, drops);
+                Publish();
+                return outcome;
             }
         }
 #pragma warning disable CA1031 // Telemetry never throws into the application.
@@ -200,7 +201,7 @@ internal sealed class DurableQueue : IDurableQueue
         }
         finally
         {
-            Report(drops);
+            _drops.Report(drops);
         }
     }
 
@@ -213,40 +214,44 @@ internal sealed class DurableQueue : IDurableQueue
             return false;
         }
 
-        var drops = new List<(DropReason Reason, long Items)>();
+        var drops = new List<DurableDrop>();
         try
         {
             lock (_gate)
             {
-                if (_disposed)
+                if (_disposed || !_available)
                 {
                     return false;
                 }
 
-                RefreshLocked();
-                ExpireLocked(drops);
-                if (_replayLock is null)
+                try
                 {
-                    _replayLock = _files.TryLockExclusive(Path.Combine(_directory, LockFileName));
-                    if (_replayLock is null)
+                    RefreshIfChangedLocked();
+                    ExpireLocked(drops);
+                    if (_replayLock is null && !TryTakeReplayLockLocked())
                     {
                         return false;
                     }
 
-                    DurableLog.LockTaken(_logger, _directory);
-                }
-
-                foreach (var name in _segments.Keys.ToArray())
-                {
-                    if (!_taken.Contains(name) && ReadLocked(name, drops) is { } taken)
+                    HashSet<string>? skip = null;
+                    while (_index.FirstAvailable(skip) is { } name)
                     {
-                        _taken.Add(name);
-                        segment = taken;
-                        return true;
-                    }
-                }
+                        if (ReadLocked(name, drops) is { } taken)
+                        {
+                            _index.MarkTaken(name);
+                            segment = taken;
+                            return true;
+                        }
 
-                return false;
+                        (skip ??= new HashSet<string>(StringComparer.Ordinal)).Add(name); // unreadable now: try the next
+                    }
+
+                    return false;
+                }
+                finally
+                {
+                    Publish();
+                }
             }
         }
 #pragma warning disable CA1031 // Telemetry never throws into the application.
@@ -259,77 +264,7 @@ internal sealed class DurableQueue : IDurableQueue
         }
         finally
         {
-            Report(drops);
-        }
-    }
-
-    /// <summary>
-    /// Takes many segments with one look at the directory (one rescan and one expiry pass for the whole batch, where
-    /// <see cref="TryTakeOldest"/> does both per segment): the forwarder takes a round's worth of segments at once.
-    /// </summary>
-    public IReadOnlyList<DurableSegment> TakeOldest(int maxSegments, long maxBytes)
-    {
-        var taken = new List<DurableSegment>();
-        if (!_available || maxSegments <= 0)
-        {
-            return taken;
-        }
-
-        var drops = new List<(DropReason Reason, long Items)>();
-        try
-        {
-            lock (_gate)
-            {
-                if (_disposed)
-                {
-                    return taken;
-                }
-
-                RefreshLocked();
-                ExpireLocked(drops);
-                if (_replayLock is null)
-                {
-                    _replayLock = _files.TryLockExclusive(Path.Combine(_directory, LockFileName));
-                    if (_replayLock is null)
-                    {
-                        return taken;
-                    }
-
-                    DurableLog.LockTaken(_logger, _directory);
-                }
-
-                long bytes = 0;
-                foreach (var name in _segments.Keys.ToArray())
-                {
-                    if (taken.Count >= maxSegments || bytes >= maxBytes)
-                    {
-                        break;
-                    }
-
-                    if (!_taken.Contains(name) && ReadLocked(name, drops) is { } segment)
-                    {
-                        _taken.Add(name);
-                        taken.Add(segment);
-                        foreach (var record in segment.Records)
-                        {
-                            bytes += record.Payload.Length;
-                        }
-                    }
-                }
-
-                return taken;
-            }
-        }
-#pragma warning disable CA1031 // Telemetry never throws into the application.
-        catch (Exception e)
-#pragma warning restore CA1031
-        {
-            DurableLog.FileFailed(_logger, "replay from", _directory, e.Message);
-            return taken;
-        }
-        finally
-        {
-            Report(drops);
+            _drops.Report(drops);
         }
     }
 
@@ -346,9 +281,10 @@ internal sealed class DurableQueue : IDurableQueue
             lock (_gate)
             {
                 var name = Path.GetFileName(segment.Path);
-                if (_taken.Remove(name))
+                if (_index.Untake(name))
                 {
                     DeleteSegmentLocked(name);
+                    Publish();
                 }
             }
         }
@@ -370,7 +306,7 @@ internal sealed class DurableQueue : IDurableQueue
 
         lock (_gate)
         {
-            _taken.Remove(Path.GetFileName(segment.Path));
+            _index.Untake(Path.GetFileName(segment.Path));
         }
     }
 
@@ -398,14 +334,15 @@ internal sealed class DurableQueue : IDurableQueue
             lock (_gate)
             {
                 var name = Path.GetFileName(segment.Path);
-                if (!_taken.Remove(name) || !_segments.ContainsKey(name))
+                if (!_index.Untake(name) || !_index.Contains(name))
                 {
                     return;
                 }
 
                 if (TryWriteSegmentLocked(Path.Combine(_directory, name), data))
                 {
-                    UpdateLocked(name, data);
+                    SetFromWritten(name, data);
+                    Publish();
                 }
             }
         }
@@ -417,68 +354,47 @@ internal sealed class DurableQueue : IDurableQueue
         }
     }
 
-    /// <summary>Releases the replay lock; later calls find the queue unavailable.</summary>
+    /// <summary>Releases the replay lock and logs drops still waiting for their line; later calls find the queue unavailable.</summary>
     public void Dispose()
     {
         lock (_gate)
         {
+            if (_disposed)
+            {
+                return;
+            }
+
             _disposed = true;
             _available = false;
             _replayLock?.Dispose();
             _replayLock = null;
         }
+
+        _drops.Flush();
     }
 
     /// <summary>True for a name this queue writes (<c>{19 digits}-{digits}-{digits}.lfq</c>); anything else in the directory is left alone.</summary>
-    internal static bool IsSegmentName(string name)
-    {
-        if (!name.EndsWith(SegmentExtension, StringComparison.Ordinal))
-        {
-            return false;
-        }
-
-        var parts = name[..^SegmentExtension.Length].Split('-');
-        return parts.Length == 3 && parts[0].Length == 19 && parts.All(static p => p.Length > 0 && p.All(char.IsAsciiDigit));
-    }
+    internal static bool IsSegmentName(string name) => SegmentNames.IsSegment(name);
 
     private static bool IsFileSystemFailure(Exception e) =>
         e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException or System.Security.SecurityException;
 
-    private static bool IsProcessRunning(int processId)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(processId);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false; // no such process
-        }
-#pragma warning disable CA1031 // Anything else: assume it runs, and leave its file to the age rule.
-        catch (Exception)
-#pragma warning restore CA1031
-        {
-            return true;
-        }
-    }
-
     private bool OpenDirectory()
     {
-        var drops = new List<(DropReason Reason, long Items)>();
+        var drops = new List<DurableDrop>();
         try
         {
-            _files.CreateDirectory(_directory);
-            if (!MakePrivate())
+            if (!BufferDirectoryGuard.TryPrepare(_files, _directory, LockFileName, _logger))
             {
                 return false;
             }
 
             lock (_gate)
             {
-                DeleteStaleTemporariesLocked();
+                StaleTemporaries.Delete(_files, _directory, _time.GetUtcNow(), _options.StaleTemporaryAge, _logger);
                 RefreshLocked();
                 ExpireLocked(drops);
+                Publish();
             }
 
             return true;
@@ -492,88 +408,69 @@ internal sealed class DurableQueue : IDurableQueue
         }
         finally
         {
-            Report(drops);
+            _drops.Report(drops);
         }
     }
 
-    /// <summary>
-    /// Makes the directory 0700. The chmod is done even when the mode already looks private: it fails for a
-    /// directory owned by someone else, which must not be used either.
-    /// </summary>
-    private bool MakePrivate()
+    /// <summary>Takes the replay lock; a lock file that is not a regular file of this user's makes the queue refuse service.</summary>
+    private bool TryTakeReplayLockLocked()
     {
-        var mode = _files.GetUnixFileMode(_directory);
-        if (mode is null)
-        {
-            return true; // Windows: the directory inherits the ACL of its parent (the user's profile by default).
-        }
-
+        var stampBefore = DirectoryStamp(); // the first attempt creates the lock file: a change of this queue's own
         try
         {
-            _files.SetUnixFileMode(_directory, PrivateDirectoryMode);
-            var now = _files.GetUnixFileMode(_directory);
-            if (now is { } after && (after & GroupOrOther) != 0)
-            {
-                DurableLog.NotPrivate(_logger, _directory, FormatMode(after), "the file system ignored chmod");
-                return false;
-            }
-
-            return true;
+            _replayLock = _files.TryLockExclusive(Path.Combine(_directory, LockFileName));
         }
-        catch (Exception e) when (IsFileSystemFailure(e))
+        catch (UntrustedFileException e)
         {
-            DurableLog.NotPrivate(_logger, _directory, FormatMode(mode.Value), e.Message);
+            // Planted while the queue runs: nothing could ever be replayed, so stop accepting too (a relay answers 503).
+            _available = false;
+            DurableLog.Refused(_logger, _directory, $"holds a {LockFileName} that {e.Reason}, not a regular file of this user's, so nothing could be replayed from it (remove it)");
             return false;
         }
+        finally
+        {
+            CarryStamp(stampBefore);
+        }
+
+        if (_replayLock is null)
+        {
+            return false;
+        }
+
+        DurableLog.LockTaken(_logger, _directory);
+        return true;
     }
 
-    private static string FormatMode(UnixFileMode mode) => Convert.ToString((int)mode, 8);
-
-    private AppendOutcome AppendLocked(byte[] data, List<(DropReason Reason, long Items)> drops)
+    private AppendOutcome AppendLocked(byte[] data, List<DurableDrop> drops)
     {
-        var rejectNewest = _options.FullPolicy == DurableFullPolicy.RejectNewest && _bytes + data.Length > _options.MaxBytes;
+        var rejectNewest = _options.FullPolicy == DurableFullPolicy.RejectNewest && _index.Bytes + data.Length > _options.MaxBytes;
         if (data.Length > _options.MaxBytes || rejectNewest)
         {
             if (!_fullLogged)
             {
                 _fullLogged = true;
-                DurableLog.Full(_logger, _directory, _bytes, _options.MaxBytes, "refusing new data until there is room");
+                DurableLog.Full(_logger, _directory, _index.Bytes, _options.MaxBytes, "refusing new data until there is room");
             }
 
             return AppendOutcome.Full;
         }
 
-        var name = NextName();
+        var name = SegmentNames.Next(_time, ref _lastTicks);
         if (!TryWriteSegmentLocked(Path.Combine(_directory, name), data))
         {
             return AppendOutcome.WriteFailed;
         }
 
-        UpdateLocked(name, data);
-        if (_bytes > _options.MaxBytes)
+        SetFromWritten(name, data);
+        if (_index.Bytes > _options.MaxBytes)
         {
             if (!_fullLogged)
             {
                 _fullLogged = true;
-                DurableLog.Full(_logger, _directory, _bytes, _options.MaxBytes, "deleting the oldest data to make room");
+                DurableLog.Full(_logger, _directory, _index.Bytes, _options.MaxBytes, "deleting the oldest data to make room");
             }
 
-            foreach (var oldest in _segments.Keys.ToArray())
-            {
-                if (_bytes <= _options.MaxBytes)
-                {
-                    break;
-                }
-
-                if (oldest != name && !_taken.Contains(oldest))
-                {
-                    var items = _segments[oldest].Items;
-                    if (DeleteSegmentLocked(oldest))
-                    {
-                        drops.Add((DropReason.BufferFull, items));
-                    }
-                }
-            }
+            EvictLocked(keep: name, drops);
         }
         else
         {
@@ -583,18 +480,55 @@ internal sealed class DurableQueue : IDurableQueue
         return AppendOutcome.Stored;
     }
 
-    private string NextName()
+    /// <summary>Deletes the oldest segments (not being replayed, not <paramref name="keep"/>) until the queue is under its cap.</summary>
+    private void EvictLocked(string keep, List<DurableDrop> drops)
     {
-        var ticks = Math.Max(_time.GetUtcNow().UtcTicks, _lastTicks + 1);
-        _lastTicks = ticks;
-        var counter = Interlocked.Increment(ref s_counter);
-        return string.Create(CultureInfo.InvariantCulture, $"{ticks:D19}-{Environment.ProcessId:D10}-{counter:D10}{SegmentExtension}");
+        var excess = _index.Bytes - _options.MaxBytes;
+        var victims = new List<(string Name, SegmentInfo Info)>();
+        foreach (var name in _index.Names)
+        {
+            if (excess <= 0)
+            {
+                break;
+            }
+
+            if (name != keep && !_index.IsTaken(name) && _index.TryGet(name, out var info))
+            {
+                victims.Add((name, info));
+                excess -= info.Bytes;
+            }
+        }
+
+        foreach (var (name, info) in victims)
+        {
+            if (DeleteSegmentLocked(name))
+            {
+                drops.Add(new DurableDrop(DropReason.BufferFull, info.Items, 1));
+            }
+        }
     }
 
-    /// <summary>Temporary file, write, fsync, rename over <paramref name="path"/>, fsync of the directory. False (and no temporary file left) on failure.</summary>
+    /// <summary>
+    /// Temporary file, write, fsync, rename over <paramref name="path"/>, fsync of the directory. False (and no temporary
+    /// file left) on failure. The directory's stamp is carried over when nothing else changed it meanwhile, so this
+    /// queue's own writes do not make it list the directory again.
+    /// </summary>
     private bool TryWriteSegmentLocked(string path, byte[] data)
     {
-        var temp = string.Create(CultureInfo.InvariantCulture, $"{path}.{Environment.ProcessId}{TemporaryExtension}");
+        var stampBefore = DirectoryStamp();
+        try
+        {
+            return TryWriteSegmentCore(path, data);
+        }
+        finally
+        {
+            CarryStamp(stampBefore);
+        }
+    }
+
+    private bool TryWriteSegmentCore(string path, byte[] data)
+    {
+        var temp = SegmentNames.Temporary(path);
         try
         {
             using (var stream = _files.CreateNew(temp))
@@ -643,7 +577,7 @@ internal sealed class DurableQueue : IDurableQueue
     }
 
     /// <summary>Reads a segment for replay; counts and removes damaged records. Null when it has no valid record or cannot be read now.</summary>
-    private DurableSegment? ReadLocked(string name, List<(DropReason Reason, long Items)> drops)
+    private DurableSegment? ReadLocked(string name, List<DurableDrop> drops)
     {
         var path = Path.Combine(_directory, name);
         byte[] data;
@@ -653,7 +587,14 @@ internal sealed class DurableQueue : IDurableQueue
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            RemoveLocked(name); // another process completed it
+            _index.Remove(name); // another process completed it
+            _corruptionCounted.Remove(name);
+            return null;
+        }
+        catch (UntrustedFileException e)
+        {
+            Refuse(name);
+            DurableLog.Untrusted(_logger, 1, _directory, $"{name} ({e.Reason})");
             return null;
         }
         catch (Exception e) when (IsFileSystemFailure(e))
@@ -667,8 +608,7 @@ internal sealed class DurableQueue : IDurableQueue
         {
             if (_corruptionCounted.Add(name))
             {
-                drops.Add((DropReason.Corrupt, contents.LostItems));
-                DurableLog.Corrupt(_logger, contents.LostRecords, contents.LostItems, path);
+                drops.Add(new DurableDrop(DropReason.Corrupt, contents.LostItems, contents.Records.Count == 0 ? 1 : 0));
             }
 
             if (contents.Records.Count == 0)
@@ -682,7 +622,7 @@ internal sealed class DurableQueue : IDurableQueue
             var clean = DurableFormat.EncodeSegment(contents.Records);
             if (TryWriteSegmentLocked(path, clean))
             {
-                UpdateLocked(name, clean);
+                SetFromWritten(name, clean);
                 _corruptionCounted.Remove(name);
             }
         }
@@ -693,43 +633,83 @@ internal sealed class DurableQueue : IDurableQueue
         }
         else if (!contents.HeaderIntact)
         {
-            UpdateLocked(name, DurableFormat.EncodeSegment(contents.Records), data.Length);
+            SetFromWritten(name, DurableFormat.EncodeSegment(contents.Records), data.Length);
         }
 
         return new DurableSegment(path, contents.Records);
     }
 
+    /// <summary>Lists the directory again when someone else changed it (or it has been a while); otherwise the index is current.</summary>
+    private void RefreshIfChangedLocked()
+    {
+        var stamp = DirectoryStamp();
+        if (stamp == 0 || stamp != _scannedStamp || _time.GetUtcNow() - _lastScan >= RescanInterval)
+        {
+            RefreshLocked();
+        }
+    }
+
     /// <summary>
     /// Brings the index in step with the directory: new segment files (another process's, or left from before) are
-    /// added from their 40-byte header; files that disappeared (completed by the replaying process) are removed.
+    /// added from their header; files that disappeared (completed by the replaying process) are removed; files that
+    /// cannot be trusted are refused, once, in one log line.
     /// </summary>
     private void RefreshLocked()
     {
+        Interlocked.Increment(ref _scans);
+        var stamp = DirectoryStamp(); // before listing: a change during the listing shows at the next take
         var onDisk = new HashSet<string>(StringComparer.Ordinal);
+        List<string>? untrusted = null;
         foreach (var path in _files.GetFiles(_directory))
         {
             var name = Path.GetFileName(path);
-            if (!IsSegmentName(name))
+            if (!SegmentNames.IsSegment(name))
             {
                 continue; // stray files, temporaries, the lock file: never read, never in the way
             }
 
             onDisk.Add(name);
-            if (!_segments.ContainsKey(name) && TryIndex(path) is { } info)
+            if (_index.Contains(name) || _refused.Contains(name))
             {
-                AddLocked(name, info);
+                continue;
+            }
+
+            // New names sort after every name seen, even when the clock stands still or went back since they were written.
+            _lastTicks = Math.Max(_lastTicks, SegmentNames.Ticks(name));
+
+            try
+            {
+                if (TryIndex(path) is { } info)
+                {
+                    _index.Set(name, info);
+                }
+            }
+            catch (UntrustedFileException e)
+            {
+                Refuse(name);
+                (untrusted ??= []).Add($"{name} ({e.Reason})");
             }
         }
 
-        foreach (var name in _segments.Keys.ToArray())
+        foreach (var name in _index.Names.ToArray())
         {
-            if (!onDisk.Contains(name) && !_taken.Contains(name))
+            if (!onDisk.Contains(name) && !_index.IsTaken(name))
             {
-                RemoveLocked(name);
+                _index.Remove(name);
+                _corruptionCounted.Remove(name);
             }
+        }
+
+        _refused.IntersectWith(onDisk);
+        _scannedStamp = stamp;
+        _lastScan = _time.GetUtcNow();
+        if (untrusted is not null)
+        {
+            DurableLog.Untrusted(_logger, untrusted.Count, _directory, string.Join(", ", untrusted.Take(3)) + (untrusted.Count > 3 ? ", ..." : string.Empty));
         }
     }
 
+    /// <summary>A segment's entry from its header (or, when the header is damaged, from its readable records); null to retry later.</summary>
     private SegmentInfo? TryIndex(string path)
     {
         try
@@ -757,53 +737,23 @@ internal sealed class DurableQueue : IDurableQueue
                 contents.Records.Min(static r => r.CreatedAt.UtcTicks),
                 contents.Records.Max(static r => r.CreatedAt.UtcTicks));
         }
-        catch (Exception e) when (IsFileSystemFailure(e))
+        catch (Exception e) when (e is not UntrustedFileException && IsFileSystemFailure(e))
         {
             DurableLog.FileFailed(_logger, "index", path, e.Message);
-            return null; // tried again on the next rescan
+            return null; // tried again on the next scan
         }
     }
 
-    /// <summary>Deletes segments (not being replayed) whose newest record is older than the retention.</summary>
-    private void ExpireLocked(List<(DropReason Reason, long Items)> drops)
+    /// <summary>Deletes segments (not being replayed) whose newest record is older than the retention; visits only those.</summary>
+    private void ExpireLocked(List<DurableDrop> drops)
     {
-        var cutoff = (_time.GetUtcNow() - _options.Retention).UtcTicks;
-        foreach (var (name, info) in _segments.ToArray())
+        var now = _time.GetUtcNow().UtcTicks;
+        var cutoff = _options.Retention.Ticks >= now ? 0 : now - _options.Retention.Ticks; // a retention longer than the calendar keeps everything
+        foreach (var (name, info) in _index.ExpiredBefore(cutoff))
         {
-            if (info.NewestTicks < cutoff && !_taken.Contains(name) && DeleteSegmentLocked(name))
+            if (DeleteSegmentLocked(name))
             {
-                drops.Add((DropReason.Expired, info.Items));
-            }
-        }
-    }
-
-    private void DeleteStaleTemporariesLocked()
-    {
-        var now = _time.GetUtcNow();
-        foreach (var path in _files.GetFiles(_directory))
-        {
-            var name = Path.GetFileName(path);
-            if (!name.EndsWith(TemporaryExtension, StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            try
-            {
-                var stem = name[..^TemporaryExtension.Length];
-                var dot = stem.LastIndexOf('.');
-                var writerGone = dot >= 0 &&
-                    int.TryParse(stem.AsSpan(dot + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var writer) &&
-                    writer != Environment.ProcessId &&
-                    !IsProcessRunning(writer);
-                if (writerGone || now - _files.GetLastWriteTime(path) > _options.StaleTemporaryAge)
-                {
-                    _files.Delete(path);
-                }
-            }
-            catch (Exception e) when (IsFileSystemFailure(e))
-            {
-                DurableLog.FileFailed(_logger, "delete", path, e.Message);
+                drops.Add(new DurableDrop(DropReason.Expired, info.Items, 1));
             }
         }
     }
@@ -811,6 +761,7 @@ internal sealed class DurableQueue : IDurableQueue
     private bool DeleteSegmentLocked(string name)
     {
         var path = Path.Combine(_directory, name);
+        var stampBefore = DirectoryStamp();
         try
         {
             _files.Delete(path);
@@ -820,9 +771,21 @@ internal sealed class DurableQueue : IDurableQueue
             DurableLog.FileFailed(_logger, "delete", path, e.Message);
             return false;
         }
+        finally
+        {
+            CarryStamp(stampBefore);
+        }
 
-        RemoveLocked(name);
+        _index.Remove(name);
+        _corruptionCounted.Remove(name);
         return true;
+    }
+
+    private void Refuse(string name)
+    {
+        _index.Remove(name);
+        _corruptionCounted.Remove(name);
+        _refused.Add(name);
     }
 
     private void TryDelete(string path)
@@ -837,61 +800,34 @@ internal sealed class DurableQueue : IDurableQueue
         }
     }
 
+    /// <summary>The directory's modification stamp, or 0 when it cannot be read (then every take lists the directory).</summary>
+    private long DirectoryStamp()
+    {
+        try
+        {
+            return _files.GetStatus(_directory).Stamp;
+        }
+        catch (Exception e) when (IsFileSystemFailure(e))
+        {
+            return 0;
+        }
+    }
+
+    /// <summary>After a change of this queue's own: if the index was current before it, it still is.</summary>
+    private void CarryStamp(long stampBefore)
+    {
+        if (stampBefore != 0 && stampBefore == _scannedStamp)
+        {
+            _scannedStamp = DirectoryStamp();
+        }
+    }
+
     /// <summary>Sets a segment's index entry from the bytes just written for it.</summary>
-    private void UpdateLocked(string name, byte[] data, long? bytesOnDisk = null)
+    private void SetFromWritten(string name, byte[] data, long? bytesOnDisk = null)
     {
         DurableFormat.TryReadSegmentHeader(data, out var header);
-        RemoveLocked(name);
-        AddLocked(name, new SegmentInfo(header.Records, header.Items, bytesOnDisk ?? data.Length, header.OldestTicks, header.NewestTicks));
+        _index.Set(name, new SegmentInfo(header.Records, header.Items, bytesOnDisk ?? data.Length, header.OldestTicks, header.NewestTicks));
     }
 
-    private void AddLocked(string name, SegmentInfo info)
-    {
-        _segments.Add(name, info);
-        _records += info.Records;
-        _items += info.Items;
-        _bytes += info.Bytes;
-    }
-
-    private void RemoveLocked(string name)
-    {
-        if (_segments.Remove(name, out var info))
-        {
-            _records -= info.Records;
-            _items -= info.Items;
-            _bytes -= info.Bytes;
-        }
-
-        _corruptionCounted.Remove(name);
-    }
-
-    private void Report(List<(DropReason Reason, long Items)> drops)
-    {
-        if (_onDrop is null)
-        {
-            return;
-        }
-
-        foreach (var (reason, items) in drops)
-        {
-            if (items <= 0)
-            {
-                continue;
-            }
-
-            try
-            {
-                _onDrop(reason, items);
-            }
-#pragma warning disable CA1031 // A throwing counter must not break the queue.
-            catch (Exception e)
-#pragma warning restore CA1031
-            {
-                DurableLog.FileFailed(_logger, "count drops for", _directory, e.Message);
-            }
-        }
-    }
-
-    /// <summary>What the index knows of one segment file without reading it whole.</summary>
-    private readonly record struct SegmentInfo(int Records, long Items, long Bytes, long OldestTicks, long NewestTicks);
+    private void Publish() => Volatile.Write(ref _bufferedItems, _index.Items);
 }

@@ -7,14 +7,20 @@ namespace Langfuse.Agents.Internal.Durable;
 /// </summary>
 internal interface IDurableFileSystem
 {
-    /// <summary>Creates the directory (and missing parents) with mode 0700 where modes exist; nothing if it exists.</summary>
+    /// <summary>Creates the directory and each missing parent with mode 0700 where modes exist; nothing if it exists.</summary>
     void CreateDirectory(string path);
 
     /// <summary>The directory's Unix mode, or null where there are none (Windows).</summary>
     UnixFileMode? GetUnixFileMode(string path);
 
-    /// <summary>Changes a Unix mode (fails with <see cref="UnauthorizedAccessException"/> when not the owner).</summary>
+    /// <summary>
+    /// Changes a Unix mode without following a symbolic link (fails with <see cref="UnauthorizedAccessException"/>
+    /// when not the owner, <see cref="UntrustedFileException"/> for a link or another user's file).
+    /// </summary>
     void SetUnixFileMode(string path, UnixFileMode mode);
+
+    /// <summary>What is at <paramref name="path"/> (type, owner, mode, size), without following a symbolic link.</summary>
+    DurableFileStatus GetStatus(string path) => DurableFileSystem.Instance.GetStatus(path);
 
     /// <summary>The full paths of the files (not subdirectories) in a directory.</summary>
     IReadOnlyList<string> GetFiles(string directory);
@@ -25,10 +31,17 @@ internal interface IDurableFileSystem
     /// <summary>When the file was last written, UTC.</summary>
     DateTimeOffset GetLastWriteTime(string path);
 
-    /// <summary>Reads up to <paramref name="buffer"/>'s length from the start of the file; returns how many bytes were read.</summary>
+    /// <summary>
+    /// Reads up to <paramref name="buffer"/>'s length from the start of the file; returns how many bytes were read.
+    /// Refuses (<see cref="UntrustedFileException"/>) what is not a regular file owned by this user, never following a
+    /// link nor waiting on a FIFO.
+    /// </summary>
     int ReadPrefix(string path, Span<byte> buffer);
 
-    /// <summary>Reads the whole file.</summary>
+    /// <summary>
+    /// Reads a segment file, bounded by its real size and its header's declared size, with the checks of
+    /// <see cref="ReadPrefix"/>.
+    /// </summary>
     byte[] ReadAll(string path);
 
     /// <summary>Creates a new file (failing if it exists) with mode 0600 where modes exist, open for writing.</summary>
@@ -49,7 +62,8 @@ internal interface IDurableFileSystem
     /// <summary>
     /// Takes an exclusive lock on the file (created if missing) that other processes, and other handles in this
     /// process, cannot take while it is held; null when someone else holds it. Disposing releases it; so does the
-    /// death of the process.
+    /// death of the process. Something other than a regular file owned by this user at that name throws
+    /// <see cref="UntrustedFileException"/>.
     /// </summary>
     IDisposable? TryLockExclusive(string path);
 }
