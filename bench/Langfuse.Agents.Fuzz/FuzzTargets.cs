@@ -11,10 +11,9 @@ internal static partial class FuzzTargets
     static FuzzTargets()
     {
         AddRelayTargets(All);
-        Add(new DurableFormatTarget());
+        var durableFormat = new DurableFormatTarget();
+        All[durableFormat.Name] = durableFormat.Run;
     }
-
-    private static void Add(IFuzzTarget target) => All[target.Name] = target.Run;
 
     static partial void AddRelayTargets(Dictionary<string, FuzzTarget> targets);
 }
