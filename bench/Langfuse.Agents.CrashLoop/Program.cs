@@ -11,9 +11,16 @@ var relayIterations = 200;
 var sdkIterations = 200;
 var seed = Environment.TickCount;
 TimeSpan? budget = null;
-for (var i = 0; i + 1 < args.Length; i += 2)
+const string Usage = "usage: Langfuse.Agents.CrashLoop [--relay N] [--sdk N] [--seed S] [--minutes M]";
+for (var i = 0; i < args.Length; i += 2)
 {
-    var value = int.Parse(args[i + 1], CultureInfo.InvariantCulture);
+    // A lone or unknown option (--help included) prints the usage instead of starting a 400-kill run.
+    if (i + 1 >= args.Length || !int.TryParse(args[i + 1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
+    {
+        Console.Error.WriteLine(Usage);
+        return 2;
+    }
+
     switch (args[i])
     {
         case "--relay": relayIterations = value; break;
@@ -21,7 +28,7 @@ for (var i = 0; i + 1 < args.Length; i += 2)
         case "--seed": seed = value; break;
         case "--minutes": budget = TimeSpan.FromMinutes(value); break;
         default:
-            Console.Error.WriteLine("usage: [--relay N] [--sdk N] [--seed S] [--minutes M]");
+            Console.Error.WriteLine(Usage);
             return 2;
     }
 }
