@@ -17,7 +17,7 @@ internal sealed class ForwarderHarness : IAsyncDisposable
     private readonly HttpClient _http = new();
     private readonly List<(DurableRecord Record, string Reason)> _rejected = [];
 
-    private ForwarderHarness(FakeLangfuseServer server, TimeProvider time, ForwarderLimits? limits, bool reportRejected)
+    private ForwarderHarness(FakeLangfuseServer server, TimeProvider time, ForwarderLimits? limits, bool reportRejected, Func<ILangfuseApi, ILangfuseApi>? wrapApi)
     {
         Server = server;
         Time = time;
@@ -34,7 +34,8 @@ internal sealed class ForwarderHarness : IAsyncDisposable
             Timeout = TimeSpan.FromSeconds(60),
         };
         var logger = Logs.CreateLogger(Log.BufferCategoryName);
-        var api = new LangfuseApiClient(_http, server.BaseUrl, server.PublicKey, server.SecretKey, time);
+        ILangfuseApi api = new LangfuseApiClient(_http, server.BaseUrl, server.PublicKey, server.SecretKey, time);
+        api = wrapApi?.Invoke(api) ?? api;
         Forwarder = new DurableForwarder(
             Queue,
             api,
@@ -74,10 +75,11 @@ internal sealed class ForwarderHarness : IAsyncDisposable
         FakeLangfuseOptions? server = null,
         ForwarderLimits? limits = null,
         TimeProvider? time = null,
-        bool reportRejected = true)
+        bool reportRejected = true,
+        Func<ILangfuseApi, ILangfuseApi>? wrapApi = null)
     {
         var fake = await FakeLangfuseServer.StartAsync(server ?? new FakeLangfuseOptions());
-        return new ForwarderHarness(fake, time ?? TimeProvider.System, limits, reportRejected);
+        return new ForwarderHarness(fake, time ?? TimeProvider.System, limits, reportRejected, wrapApi);
     }
 
     /// <summary>Appends each group of records as one segment.</summary>
@@ -93,6 +95,13 @@ internal sealed class ForwarderHarness : IAsyncDisposable
     public void AppendSegment(params DurableRecord[] records) => Queue.Append(records).ShouldBe(AppendOutcome.Stored);
 
     public void Start() => Forwarder.Start();
+
+    /// <summary>The buffer directory, as a process that opens it after a crash would find it (a queue of its own).</summary>
+    public DurableQueueStats StatsOnDisk()
+    {
+        using var fresh = new DurableQueue(new DurableQueueOptions { Directory = _directory.Path }, timeProvider: Time);
+        return fresh.Stats;
+    }
 
     /// <summary>Starts the forwarder (once) and waits until it found the buffer empty; false when it did not in time.</summary>
     public async Task<bool> DrainAsync(TimeSpan? timeout = null)

@@ -246,6 +246,10 @@ internal sealed class DurableForwarder : IAsyncDisposable
             {
                 var group = NextGroup(pieces, ref next);
                 stop = await DeliverAsync(group, round).ConfigureAwait(false);
+                if (!stop)
+                {
+                    RecordProgress(taken);
+                }
             }
 
             for (; next < pieces.Count; next++)
@@ -258,7 +262,10 @@ internal sealed class DurableForwarder : IAsyncDisposable
             // Whatever happened, every taken segment goes back to the queue: settled records removed, the rest kept.
             foreach (var segment in taken)
             {
-                Settle(segment);
+                if (!segment.Done)
+                {
+                    Settle(segment);
+                }
             }
         }
 
@@ -288,18 +295,47 @@ internal sealed class DurableForwarder : IAsyncDisposable
         return taken;
     }
 
+    /// <summary>
+    /// After an upstream request: every segment all of whose records are now settled goes back to the queue at once
+    /// (deleted when nothing is left of it), and a segment partly delivered is rewritten with what is still to send
+    /// (it stays taken). So a kill re-sends at most the request that was in flight, not the whole round.
+    /// </summary>
+    private void RecordProgress(List<TakenSegment> taken)
+    {
+        foreach (var segment in taken)
+        {
+            if (segment.Done)
+            {
+                continue;
+            }
+
+            var reached = 0;
+            foreach (var slot in segment.Slots)
+            {
+                reached += slot.Keep is null ? 0 : 1;
+            }
+
+            if (reached == segment.Slots.Count)
+            {
+                Settle(segment);
+            }
+            else if (reached > segment.ReachedOnDisk)
+            {
+                var (remaining, unchanged) = Remaining(segment);
+                if (!unchanged)
+                {
+                    _queue.Checkpoint(segment.Segment, remaining);
+                    segment.ReachedOnDisk = reached;
+                }
+            }
+        }
+    }
+
     /// <summary>Puts a taken segment back: deleted when nothing is left of it, released when all of it is, rewritten otherwise.</summary>
     private void Settle(TakenSegment taken)
     {
-        var remaining = new List<DurableRecord>();
-        var unchanged = true;
-        foreach (var slot in taken.Slots)
-        {
-            var keep = slot.Keep ?? [slot.Original]; // never reached: kept as it is
-            unchanged &= keep.Count == 1 && ReferenceEquals(keep[0], slot.Original);
-            remaining.AddRange(keep);
-        }
-
+        taken.Done = true;
+        var (remaining, unchanged) = Remaining(taken);
         if (remaining.Count == 0)
         {
             _queue.Complete(taken.Segment);
@@ -312,6 +348,21 @@ internal sealed class DurableForwarder : IAsyncDisposable
         {
             _queue.Replace(taken.Segment, remaining);
         }
+    }
+
+    /// <summary>What goes back to disk for a taken segment, and whether that is exactly what was taken.</summary>
+    private static (List<DurableRecord> Remaining, bool Unchanged) Remaining(TakenSegment taken)
+    {
+        var remaining = new List<DurableRecord>();
+        var unchanged = true;
+        foreach (var slot in taken.Slots)
+        {
+            var keep = slot.Keep ?? [slot.Original]; // not reached: kept as it is
+            unchanged &= keep.Count == 1 && ReferenceEquals(keep[0], slot.Original);
+            remaining.AddRange(keep);
+        }
+
+        return (remaining, unchanged);
     }
 
     /// <summary>
@@ -970,7 +1021,18 @@ internal sealed class DurableForwarder : IAsyncDisposable
     }
 
     /// <summary>A segment taken for this round, with one slot per record.</summary>
-    private sealed record TakenSegment(DurableSegment Segment, List<Slot> Slots);
+    private sealed class TakenSegment(DurableSegment segment, List<Slot> slots)
+    {
+        public DurableSegment Segment { get; } = segment;
+
+        public List<Slot> Slots { get; } = slots;
+
+        /// <summary>Given back to the queue (completed, released or replaced): nothing more to do with it this round.</summary>
+        public bool Done { get; set; }
+
+        /// <summary>Slots settled when it was last checkpointed.</summary>
+        public int ReachedOnDisk { get; set; }
+    }
 
     /// <summary>One record of a taken segment, and what goes back to disk in its place once it is settled.</summary>
     private sealed class Slot(DurableRecord original)

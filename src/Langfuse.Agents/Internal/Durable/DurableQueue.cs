@@ -328,13 +328,30 @@ internal sealed class DurableQueue : IDurableQueue
             return;
         }
 
+        Rewrite(segment, remaining, putBack: true);
+    }
+
+    /// <inheritdoc />
+    public void Checkpoint(DurableSegment segment, IReadOnlyList<DurableRecord> remaining)
+    {
+        if (segment is null || remaining is null || remaining.Count == 0)
+        {
+            return; // nothing left is a Complete, which the owner does once it is done with the segment
+        }
+
+        Rewrite(segment, remaining, putBack: false);
+    }
+
+    private void Rewrite(DurableSegment segment, IReadOnlyList<DurableRecord> remaining, bool putBack)
+    {
         try
         {
             var data = DurableFormat.EncodeSegment(remaining);
             lock (_gate)
             {
                 var name = Path.GetFileName(segment.Path);
-                if (!_index.Untake(name) || !_index.Contains(name))
+                var taken = putBack ? _index.Untake(name) : _index.IsTaken(name);
+                if (!taken || !_index.Contains(name))
                 {
                     return;
                 }

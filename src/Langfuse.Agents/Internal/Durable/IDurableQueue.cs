@@ -62,6 +62,14 @@ internal interface IDurableQueue : IDisposable
     /// under the same name, and puts it back as <see cref="Release"/> does: it stays oldest. An empty list completes it.
     /// </summary>
     void Replace(DurableSegment segment, IReadOnlyList<DurableRecord> remaining);
+
+    /// <summary>
+    /// Records progress on a segment still being delivered: rewrites it with the records still to deliver, atomically
+    /// and under the same name, and keeps it taken (the owner completes, releases or replaces it later). A process that
+    /// opens the buffer after a crash then re-sends only what was not yet answered. If the rewrite fails the segment is
+    /// kept as it was (its records are sent again; Langfuse deduplicates them).
+    /// </summary>
+    void Checkpoint(DurableSegment segment, IReadOnlyList<DurableRecord> remaining);
 }
 
 /// <summary>The result of an append.</summary>
