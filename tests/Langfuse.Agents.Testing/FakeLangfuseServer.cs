@@ -48,6 +48,7 @@ public sealed class FakeLangfuseServer : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private (FakePath Path, FakeResponse Response)? _failAll;
     private int _silentlyDropped;
+    private int _openConnections;
     private FakeLangfuseVersion _version;
     private TaskCompletionSource _changed = NewSignal();
     private WebApplication? _app;
@@ -121,6 +122,21 @@ public sealed class FakeLangfuseServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Client connections open now. Zero after a client process was killed means every request it had sent was read,
+    /// answered or dropped, and recorded: wait for it with <see cref="WaitUntilAsync"/>.
+    /// </summary>
+    public int OpenConnections
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _openConnections;
+            }
+        }
+    }
+
     /// <summary>Planned responses not yet consumed.</summary>
     public int PendingResponses
     {
@@ -147,7 +163,18 @@ public sealed class FakeLangfuseServer : IAsyncDisposable
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(IPAddress.Loopback, 0);
+            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Use(next => async connection =>
+            {
+                server.Connected(+1);
+                try
+                {
+                    await next(connection).ConfigureAwait(false);
+                }
+                finally
+                {
+                    server.Connected(-1);
+                }
+            }));
             kestrel.Limits.MaxRequestBodySize = null; // Limits are ours to answer, like Langfuse.
             kestrel.Limits.MinRequestBodyDataRate = null;
             kestrel.AddServerHeader = false;
@@ -465,6 +492,19 @@ public sealed class FakeLangfuseServer : IAsyncDisposable
             error = "Body is not valid gzip";
             return [];
         }
+    }
+
+    private void Connected(int change)
+    {
+        TaskCompletionSource signal;
+        lock (_lock)
+        {
+            _openConnections += change;
+            signal = _changed;
+            _changed = NewSignal();
+        }
+
+        signal.TrySetResult();
     }
 
     private void Commit(ReceivedRequest request, Outcome? outcome)
