@@ -334,7 +334,7 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
         try
         {
             _metrics.Retried();
-            await Task.Delay(_sender.Policy.GetDelay(round, retryAfter, Random.Shared.NextDouble()), _sender.Waits, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(_sender.Policy.NextDelay(round, retryAfter), _sender.Waits, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
