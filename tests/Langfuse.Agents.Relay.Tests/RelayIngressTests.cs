@@ -236,7 +236,7 @@ public sealed class RelayIngressTests : IAsyncLifetime
         }
 
         await _host.Upstream.WaitForSpansAsync(4);
-        await WaitAsync(() => _host.Relay.ForwarderMetrics.Snapshot().Exported == 4);
+        await WaitAsync(() => _host.Relay.Forwarding.Snapshot().Exported == 4);
 
         using var json = JsonDocument.Parse(await _host.Client.GetStringAsync("/relay/status"));
         var root = json.RootElement;

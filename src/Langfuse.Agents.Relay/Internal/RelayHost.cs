@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text.Json;
 using Langfuse.Agents.Internal.Diagnostics;
 using Langfuse.Agents.Internal.Durable;
-using Langfuse.Agents.Internal.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -51,9 +50,9 @@ internal sealed class RelayHost : IAsyncDisposable
 
     internal IngressBodies Bodies => _core.Bodies;
 
-    internal LangfuseMetrics ForwarderMetrics => _core.ForwarderMetrics;
+    internal RelayForwarding Forwarding => _core.Forwarding;
 
-    internal IDurableQueue Queue => _core.Queue;
+    internal IDurableQueue Queue => _core.Forwarding.Queue;
 
     /// <summary>Starts the relay. Throws <see cref="RelayStartException"/> when the buffer directory is unusable or locked.</summary>
     /// <param name="options">What to relay, and where to keep it.</param>
@@ -191,57 +190,34 @@ internal sealed class RelayHost : IAsyncDisposable
         private readonly IDisposable _lock;
         private readonly ILoggerFactory _loggerFactory;
         private readonly ILogger _logger;
-        private readonly UpstreamMonitor _upstream;
-        private readonly DeliveryGate _gate;
-        private readonly HttpClient _httpClient;
-        private readonly DurableForwarder _forwarder;
         private readonly GroupCommitWriter _writer;
         private readonly TimeProvider _time;
         private readonly ClientCredentials _credentials;
         private long _deadLetterFailures;
         private int _stopped;
 
-        private RelayCore(RelayOptions options, IDisposable directoryLock, DurableQueue queue, ILoggerFactory loggerFactory, TimeProvider time, LangfuseMetrics forwarderMetrics)
+        private RelayCore(RelayOptions options, IDisposable directoryLock, RelayForwarding forwarding, DeadLetterFile deadLetters, ILoggerFactory loggerFactory, TimeProvider time)
         {
             Options = options;
-            Queue = queue;
+            Forwarding = forwarding;
             _lock = directoryLock;
             _loggerFactory = loggerFactory;
             _time = time;
             _logger = loggerFactory.CreateLogger(RelayLog.CategoryName);
-            ForwarderMetrics = forwarderMetrics;
             Metrics = new RelayMetrics();
-            DeadLetters = new DeadLetterFile(Path.Combine(queue.Directory, DeadLetterFile.FileName), options.DeadLetterMaxBytes, _time);
+            DeadLetters = deadLetters;
             _credentials = new ClientCredentials(options.ClientPublicKey, options.ClientSecretKey);
-            _httpClient = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) }) { Timeout = Timeout.InfiniteTimeSpan };
-            var exportLogger = loggerFactory.CreateLogger(Log.ExportCategoryName);
-            _upstream = new UpstreamMonitor(
-                new LangfuseApiClient(_httpClient, options.Upstream.BaseUrl, options.Upstream.PublicKey!, options.Upstream.SecretKey!, _time),
-                _time);
-            _gate = new DeliveryGate(_time, exportLogger);
-            var sender = new ResilientSender(options.Upstream, _time, ForwarderMetrics, exportLogger);
-            var translator = new LegacyOtlpTranslator(); // for a v4 upstream, which takes observations only as OTLP
-            _forwarder = new DurableForwarder(queue, _upstream, sender, _gate, ForwarderMetrics, loggerFactory.CreateLogger(Log.BufferCategoryName), _time, DeadLetter, translateLegacy: translator.Translate);
-            _writer = new GroupCommitWriter(queue, Metrics, _logger, () =>
-            {
-                if (_upstream.LooksHealthy && !_gate.IsPaused)
-                {
-                    _forwarder.Wake();
-                }
-            });
+            _writer = new GroupCommitWriter(forwarding.Queue, Metrics, _logger, forwarding.Stored);
             Bodies = new IngressBodies(options.BodyTimeout, options.MaxInFlightBodyBytes, Math.Max(1, Environment.ProcessorCount), _time);
             Endpoints = new RelayEndpoints(options, _credentials, _writer, Bodies, Metrics, _time, _logger);
-            ForwarderMetrics.SetBufferedSource(() => queue.BufferedItems);
-            Metrics.Observe(ForwarderMetrics.Snapshot, () => queue.Stats, _time);
+            Metrics.Observe(forwarding.Snapshot, () => forwarding.Queue.Stats, _time);
         }
 
         public RelayOptions Options { get; }
 
-        public DurableQueue Queue { get; }
+        public RelayForwarding Forwarding { get; }
 
         public RelayMetrics Metrics { get; }
-
-        public LangfuseMetrics ForwarderMetrics { get; }
 
         public DeadLetterFile DeadLetters { get; }
 
@@ -267,31 +243,22 @@ internal sealed class RelayHost : IAsyncDisposable
 
             var directoryLock = LockDirectory(directory);
             var logger = loggerFactory.CreateLogger(RelayLog.CategoryName);
-            var forwarderMetrics = new LangfuseMetrics();
-            var drops = new QueueDropLog(forwarderMetrics, logger, time);
-            var queue = DurableQueue.Open(
-                new DurableQueueOptions
-                {
-                    Directory = directory,
-                    MaxBytes = options.BufferMaxBytes,
-                    Retention = options.Upstream.BufferRetention,
-                    FullPolicy = DurableFullPolicy.RejectNewest, // never drop what was acknowledged: refuse (503) instead
-                    FsyncBeforeRename = options.Fsync,
-                },
-                time,
-                loggerFactory.CreateLogger(Log.BufferCategoryName),
-                drops.Report, // every record the queue gives up (corrupt, expired, over the cap) is counted, shown and logged
-                files);
-            if (!queue.IsAvailable)
+            RelayCore? core = null;
+            RelayForwarding forwarding;
+            try
             {
-                queue.Dispose();
+                // The forwarder is not started before the core exists, so the hook never finds it missing.
+                forwarding = RelayForwarding.Open(options, directory, files, loggerFactory, logger, time, (record, reason) => core!.DeadLetter(record, reason));
+            }
+            catch
+            {
                 directoryLock.Dispose();
-                forwarderMetrics.Dispose();
-                throw new RelayStartException($"the buffer directory {directory} is not usable (it must be private to this user: mode 0700); see the log line above.");
+                throw;
             }
 
-            var core = new RelayCore(options, directoryLock, queue, loggerFactory, time, forwarderMetrics);
-            RelayLog.Started(logger, core.Options.Describe(), queue.BufferedItems);
+            var deadLetters = new DeadLetterFile(Path.Combine(forwarding.Directory, DeadLetterFile.FileName), options.DeadLetterMaxBytes, time);
+            core = new RelayCore(options, directoryLock, forwarding, deadLetters, loggerFactory, time);
+            RelayLog.Started(logger, core.Options.Describe(), forwarding.BufferedItems);
             return core;
         }
 
@@ -324,7 +291,7 @@ internal sealed class RelayHost : IAsyncDisposable
         public Task StartAsync(CancellationToken cancellationToken)
         {
             _writer.Start();
-            _forwarder.Start();
+            Forwarding.Start();
             return Task.CompletedTask;
         }
 
@@ -337,17 +304,15 @@ internal sealed class RelayHost : IAsyncDisposable
 
             RelayLog.Stopping(_logger);
             await _writer.StopAsync();
-            await _forwarder.DisposeAsync();
+            await Forwarding.StopAsync();
         }
 
         public async ValueTask DisposeAsync()
         {
             await StopAsync(CancellationToken.None);
-            Queue.Dispose();
+            await Forwarding.DisposeAsync();
             _lock.Dispose();
-            _httpClient.Dispose();
             Metrics.Dispose();
-            ForwarderMetrics.Dispose();
             Bodies.Dispose();
             _loggerFactory.Dispose();
         }
@@ -367,14 +332,9 @@ internal sealed class RelayHost : IAsyncDisposable
                 });
             }
 
-            var backlog = Queue.Stats;
-            var forwarded = ForwarderMetrics.Snapshot();
-            var upstream = _upstream.Snapshot();
-            var pause = _gate.RemainingPause;
-            var state = pause > TimeSpan.Zero ? "paused"
-                : upstream.LastFailure is null && upstream.LastSuccess is null ? "unknown"
-                : _upstream.LooksHealthy ? "ok"
-                : upstream.LastStatus is null ? "unreachable" : "failing";
+            var backlog = Forwarding.Queue.Stats;
+            var forwarded = Forwarding.Snapshot();
+            var upstream = Forwarding.Upstream();
             return RelayEndpoints.WriteJsonAsync(context, 200, w =>
             {
                 w.WriteStartObject();
@@ -434,7 +394,7 @@ internal sealed class RelayHost : IAsyncDisposable
                 w.WriteEndObject();
                 w.WriteStartObject("upstream");
                 w.WriteString("url", Redaction.Url(Options.Upstream.BaseUrl));
-                w.WriteString("state", state);
+                w.WriteString("state", upstream.State);
                 WriteTime(w, "lastSuccess", upstream.LastSuccess);
                 WriteTime(w, "lastFailure", upstream.LastFailure);
                 if (upstream.LastStatus is { } status)
@@ -447,7 +407,7 @@ internal sealed class RelayHost : IAsyncDisposable
                     w.WriteString("lastError", error);
                 }
 
-                w.WriteNumber("pausedForSeconds", Math.Round(pause.TotalSeconds, 1));
+                w.WriteNumber("pausedForSeconds", Math.Round(upstream.PausedFor.TotalSeconds, 1));
                 w.WriteNumber("inFlight", upstream.InFlight);
                 w.WriteEndObject();
                 if (authenticated)
@@ -467,6 +427,7 @@ internal sealed class RelayHost : IAsyncDisposable
             }
         }
 
+        /// <summary>What Langfuse will never take: appended to the dead-letter file, counted, logged; never throws.</summary>
         private void DeadLetter(DurableRecord record, string reason)
         {
             try

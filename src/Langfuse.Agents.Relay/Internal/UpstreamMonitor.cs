@@ -5,7 +5,8 @@ namespace Langfuse.Agents.Relay.Internal;
 /// <summary>
 /// The upstream client, watched: remembers the last answer and failure so the status endpoint can say how Langfuse is
 /// doing, and so the relay wakes the forwarder on new data only while Langfuse answers (during an outage the forwarder's
-/// own back-off decides when to try again).
+/// own back-off decides when to try again). A view, not a decision: what counts as a success or as a failure time may
+/// fix is what <see cref="DeliveryClassifier"/> says for the forwarder.
 /// </summary>
 internal sealed class UpstreamMonitor(ILangfuseApi inner, TimeProvider timeProvider) : ILangfuseApi
 {
@@ -52,14 +53,15 @@ internal sealed class UpstreamMonitor(ILangfuseApi inner, TimeProvider timeProvi
             lock (_gate)
             {
                 _lastStatus = response.StatusCode;
-                if (response.IsSuccess)
+                switch (DeliveryClassifier.Classify(response, perEventEndpoint: true))
                 {
-                    _lastSuccess = timeProvider.GetUtcNow();
-                }
-                else if (response.StatusCode is 401 or 403 or 408 or 429 or >= 500)
-                {
-                    _lastFailure = timeProvider.GetUtcNow();
-                    _lastError = $"HTTP {response.StatusCode}";
+                    case DeliveryVerdict.Delivered or DeliveryVerdict.PerEvent:
+                        _lastSuccess = timeProvider.GetUtcNow();
+                        break;
+                    case DeliveryVerdict.RetryLater or DeliveryVerdict.Pause:
+                        _lastFailure = timeProvider.GetUtcNow();
+                        _lastError = $"HTTP {response.StatusCode}";
+                        break;
                 }
             }
 

@@ -77,4 +77,32 @@ public sealed class RetryPolicyTests
         response.Headers.TryAddWithoutValidation("Retry-After", "soon-ish");
         RetryPolicy.ParseRetryAfter(response.Headers.RetryAfter, DateTimeOffset.UtcNow).ShouldBeNull();
     }
+
+    [Theory]
+    [InlineData(0, 0.0, 0)]
+    [InlineData(0, 0.5, 125)]
+    [InlineData(3, 0.5, 1_000)]
+    [InlineData(20, 0.999, 29_970)]
+    public void NextDelay_TakesItsJitterFromTheInjectedSource(int attempt, double random, int expectedMs) =>
+        new RetryPolicy(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(30), () => random).NextDelay(attempt, null)
+            .ShouldBe(TimeSpan.FromMilliseconds(expectedMs));
+
+    [Fact]
+    public void NextDelay_HonoursRetryAfter_WhateverTheJitter() =>
+        new RetryPolicy(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(30), () => 0.0).NextDelay(0, TimeSpan.FromSeconds(7))
+            .ShouldBe(TimeSpan.FromSeconds(7));
+
+    [Theory]
+    [InlineData(0, 0.0, 125)] // half of the 250 ms ceiling
+    [InlineData(0, 0.998, 249)]
+    [InlineData(2, 0.0, 500)]
+    [InlineData(20, 0.0, 15_000)]
+    public void NextRoundDelay_IsHalfTheCeilingPlusJitter(int failures, double random, int expectedMs) =>
+        new RetryPolicy(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(30), () => random).NextRoundDelay(failures)
+            .ShouldBe(TimeSpan.FromMilliseconds(expectedMs));
+
+    [Fact]
+    public void NextRoundDelay_NeverUnderTheFloor_SoAnOutageIsNotAHotLoop() =>
+        new RetryPolicy(TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(30), () => 0.0).NextRoundDelay(0)
+            .ShouldBe(RetryPolicy.MinRetryAfter);
 }

@@ -192,8 +192,7 @@ internal sealed class DurableForwarder : IAsyncDisposable
                         break;
                     case SegmentOutcome.Failed:
                         Answer(eligible, false);
-                        var delay = _sender.Policy.GetDelay(_failures++, null, 0.5 + (Random.Shared.NextDouble() / 2));
-                        await WaitAsync(delay < TimeSpan.FromMilliseconds(100) ? TimeSpan.FromMilliseconds(100) : delay).ConfigureAwait(false);
+                        await WaitAsync(_sender.Policy.NextRoundDelay(_failures++)).ConfigureAwait(false);
                         break;
                 }
             }

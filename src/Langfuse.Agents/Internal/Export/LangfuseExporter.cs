@@ -250,13 +250,14 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
                 continue;
             }
 
-            if (response.StatusCode == 413)
+            var answer = DeliveryClassifier.Classify(response, perEventEndpoint: true);
+            if (answer == DeliveryVerdict.TooLarge)
             {
                 await SplitLegacyAsync(request, observations, scores, round, cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
-            if (!response.IsSuccess)
+            if (answer is not (DeliveryVerdict.Delivered or DeliveryVerdict.PerEvent))
             {
                 Failed(PayloadKind.IngestionBatch, request.Body, itemCount, response);
                 continue;
@@ -264,8 +265,8 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
 
             // A 2xx other than 207 lists no events: all of them were taken. A 207 is read per event, and an event it
             // does not confirm (the answer was unreadable, or silent about it) is resent, never counted as delivered.
-            var results = response.StatusCode == 207 ? response.Results : null;
-            var perEvent = response.StatusCode == 207;
+            var perEvent = answer == DeliveryVerdict.PerEvent;
+            var results = perEvent ? response.Results : null;
             if (perEvent && results is null)
             {
                 DeliveryLog.MultiStatusUnreadable(_logger, request.Events.Count);
@@ -334,7 +335,7 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
         try
         {
             _metrics.Retried();
-            await Task.Delay(_sender.Policy.GetDelay(round, retryAfter, Random.Shared.NextDouble()), _sender.Waits, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(_sender.Policy.NextDelay(round, retryAfter), _sender.Waits, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -412,12 +413,15 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
         }
     }
 
-    /// <summary>An answer that is not a success: 401/403 pause sending and keep the data; other 4xx drop it.</summary>
+    /// <summary>
+    /// An answer that is not a success, as <see cref="DeliveryClassifier"/> reads it: a pause (401/403) stops sending and
+    /// keeps the data; what time may fix is kept on disk; anything else is dropped.
+    /// </summary>
     private void Failed(PayloadKind kind, ReadOnlyMemory<byte> body, int itemCount, ApiResponse response)
     {
-        switch (response.StatusCode)
+        switch (DeliveryClassifier.Classify(response, perEventEndpoint: kind == PayloadKind.IngestionBatch))
         {
-            case 401:
+            case DeliveryVerdict.Pause when response.StatusCode == 401:
                 // Kept on disk only while a gate pauses sending; without one, keeping it would just resend into the 401.
                 _gate?.Pause(401, "invalid credentials");
                 if (!Undeliverable(kind, body, itemCount, DropReason.Rejected, "HTTP 401", keep: _gate is not null))
@@ -426,16 +430,16 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
                 }
 
                 break;
-            case 403:
-                _gate?.Pause(403, Excerpt(response.Body));
-                if (!Undeliverable(kind, body, itemCount, DropReason.Rejected, "HTTP 403", keep: _gate is not null))
+            case DeliveryVerdict.Pause:
+                _gate?.Pause(response.StatusCode, Excerpt(response.Body));
+                if (!Undeliverable(kind, body, itemCount, DropReason.Rejected, $"HTTP {response.StatusCode}", keep: _gate is not null))
                 {
                     Log.IngestionForbidden(_logger, Excerpt(response.Body), itemCount);
                 }
 
                 break;
-            case var status when RetryPolicy.IsRetryableStatus(status):
-                Undeliverable(kind, body, itemCount, DropReason.ExportFailed, $"HTTP {status} after every retry");
+            case DeliveryVerdict.RetryLater:
+                Undeliverable(kind, body, itemCount, DropReason.ExportFailed, $"HTTP {response.StatusCode} after every retry");
                 break;
             default:
                 Drop(DropReason.Rejected, itemCount, $"HTTP {response.StatusCode}: {Excerpt(response.Body)}");

@@ -18,10 +18,10 @@ internal sealed class ResilientSender
 {
     private readonly ResiliencePipeline<ApiResponse> _pipeline;
 
-    public ResilientSender(LangfuseOptions options, TimeProvider timeProvider, LangfuseMetrics metrics, ILogger logger, ShutdownSignal? shutdown = null, IdleProbe? probe = null)
+    public ResilientSender(LangfuseOptions options, TimeProvider timeProvider, LangfuseMetrics metrics, ILogger logger, ShutdownSignal? shutdown = null, IdleProbe? probe = null, Func<double>? random = null)
     {
         shutdown ??= new ShutdownSignal();
-        Policy = new RetryPolicy(options.RetryBaseDelay, options.MaxRetryDelay);
+        Policy = new RetryPolicy(options.RetryBaseDelay, options.MaxRetryDelay, random);
         Health = new DeliveryHealth(logger, timeProvider);
         Waits = WaitingTimeProvider.For(timeProvider, probe);
 
@@ -60,7 +60,7 @@ internal sealed class ResilientSender
                 ShouldHandle = args => ValueTask.FromResult(
                     IsTransient(args.Outcome, args.Context.CancellationToken) && !(shutdown.IsSet && args.Outcome.Exception is not null)),
                 DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(
-                    Policy.GetDelay(args.AttemptNumber, args.Outcome.Result?.RetryAfter, Random.Shared.NextDouble())),
+                    Policy.NextDelay(args.AttemptNumber, args.Outcome.Result?.RetryAfter)),
                 OnRetry = args =>
                 {
                     Log.Retrying(logger, args.AttemptNumber + 1, Describe(args.Outcome), args.RetryDelay);

@@ -8,15 +8,23 @@ namespace Langfuse.Agents.Internal.Http;
 /// Which failures are worth another attempt and how long to wait before it: one small pure piece, tested with
 /// tables. Exponential backoff with full jitter; a server's <c>Retry-After</c> wins but is clamped to
 /// [<see cref="MinRetryAfter"/>, max delay] so neither <c>0</c> nor <c>3600</c> can produce a hot loop or a stall.
+/// The one place a back-off is computed: Polly's retry, the exporter's per-event retry and the forwarder's rounds all
+/// ask it, with jitter from one injectable random source (so a test can pin it).
 /// </summary>
 internal sealed class RetryPolicy
 {
     public static readonly TimeSpan MinRetryAfter = TimeSpan.FromMilliseconds(100);
 
-    public RetryPolicy(TimeSpan baseDelay, TimeSpan maxDelay)
+    private readonly Func<double> _random;
+
+    /// <param name="baseDelay">The first retry's ceiling.</param>
+    /// <param name="maxDelay">No wait is longer.</param>
+    /// <param name="random">Uniform numbers in [0, 1) for the jitter; <see cref="Random.Shared"/> when null.</param>
+    public RetryPolicy(TimeSpan baseDelay, TimeSpan maxDelay, Func<double>? random = null)
     {
         BaseDelay = baseDelay > TimeSpan.Zero ? baseDelay : MinRetryAfter;
         MaxDelay = maxDelay >= MinRetryAfter ? maxDelay : MinRetryAfter;
+        _random = random ?? Random.Shared.NextDouble;
     }
 
     public TimeSpan BaseDelay { get; }
@@ -54,6 +62,22 @@ internal sealed class RetryPolicy
         var exponent = Math.Clamp(attempt, 0, 30);
         var ceilingTicks = Math.Min(MaxDelay.Ticks, BaseDelay.Ticks * (double)(1L << exponent));
         return WholeMilliseconds(TimeSpan.FromTicks((long)(ceilingTicks * Math.Clamp(random, 0, 1))));
+    }
+
+    /// <summary>The wait before retry number <paramref name="attempt"/> of one request, with full jitter from the policy's random source.</summary>
+    /// <param name="attempt">Zero-based retry number.</param>
+    /// <param name="retryAfter">The server's <c>Retry-After</c>, if it sent one.</param>
+    public TimeSpan NextDelay(int attempt, TimeSpan? retryAfter) => GetDelay(attempt, retryAfter, _random());
+
+    /// <summary>
+    /// The wait after <paramref name="failures"/> failed rounds of delivery from disk (0 for the first): half the
+    /// ceiling plus jitter over the other half, and never under <see cref="MinRetryAfter"/>, so a backlog during an
+    /// outage is neither hammered nor left waiting longer than the ceiling.
+    /// </summary>
+    public TimeSpan NextRoundDelay(int failures)
+    {
+        var delay = GetDelay(failures, null, 0.5 + (_random() / 2));
+        return delay < MinRetryAfter ? MinRetryAfter : delay;
     }
 
     private static TimeSpan WholeMilliseconds(TimeSpan value) =>
