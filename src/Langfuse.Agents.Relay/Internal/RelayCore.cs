@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Langfuse.Agents.Relay.Internal.Json;
 using Langfuse.Agents.Internal.Diagnostics;
 using Langfuse.Agents.Internal.Durable;
 using Microsoft.AspNetCore.Http;
@@ -14,9 +15,7 @@ internal sealed class RelayCore : IHostedService, IAsyncDisposable
     private readonly IDisposable _lock;
     private readonly ILogger _logger;
     private readonly RelayForwarding _forwarding;
-    private readonly GroupCommitWriter _writer;
     private readonly TimeProvider _time;
-    private readonly ClientCredentials _credentials;
     private long _deadLetterFailures;
     private int _stopped;
     private int _disposed;
@@ -31,11 +30,11 @@ internal sealed class RelayCore : IHostedService, IAsyncDisposable
         ForwarderMetrics = forwarderMetrics;
         Metrics = new RelayMetrics();
         DeadLetters = new DeadLetterFile(Path.Combine(queue.Directory, DeadLetterFile.FileName), options.DeadLetterMaxBytes, _time);
-        _credentials = new ClientCredentials(options.ClientPublicKey, options.ClientSecretKey);
+        Credentials = new ClientCredentials(options.ClientPublicKey, options.ClientSecretKey);
         _forwarding = new RelayForwarding(options, queue, ForwarderMetrics, loggerFactory, _time, DeadLetter);
-        _writer = new GroupCommitWriter(queue, Metrics, _logger, _forwarding.Stored);
+        Writer = new GroupCommitWriter(queue, Metrics, _logger, _time, options.MaxPendingRequests, _forwarding.Stored);
         Bodies = new IngressBodies(options.BodyTimeout, options.MaxInFlightBodyBytes, Math.Max(1, Environment.ProcessorCount), _time);
-        Endpoints = new RelayEndpoints(options, _credentials, _writer, Bodies, Metrics, _time, _logger);
+        Endpoints = new RelayEndpoints(options, Writer, Bodies, Metrics, _time, _logger);
         ForwarderMetrics.SetBufferedSource(() => queue.BufferedItems);
         Metrics.Observe(ForwarderMetrics.Snapshot, () => queue.Stats, _time);
     }
@@ -51,6 +50,12 @@ internal sealed class RelayCore : IHostedService, IAsyncDisposable
     public DeadLetterFile DeadLetters { get; }
 
     public RelayEndpoints Endpoints { get; }
+
+    /// <summary>The group commit in front of the queue.</summary>
+    public GroupCommitWriter Writer { get; }
+
+    /// <summary>The keys clients must present, checked in one place (<see cref="ClientAuthFilter"/>).</summary>
+    public ClientCredentials Credentials { get; }
 
     public IngressBodies Bodies { get; }
 
@@ -128,7 +133,7 @@ internal sealed class RelayCore : IHostedService, IAsyncDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _writer.Start();
+        Writer.Start();
         _forwarding.Start();
         return Task.CompletedTask;
     }
@@ -141,7 +146,7 @@ internal sealed class RelayCore : IHostedService, IAsyncDisposable
         }
 
         RelayLog.Stopping(_logger);
-        await _writer.StopAsync();
+        await Writer.StopAsync();
         await _forwarding.DisposeAsync();
     }
 
@@ -160,21 +165,10 @@ internal sealed class RelayCore : IHostedService, IAsyncDisposable
         Bodies.Dispose();
     }
 
-    public Task WriteStatusAsync(HttpContext context)
+    /// <summary><c>/relay/status</c>: access is decided by <see cref="ClientAuthFilter"/>; paths only for callers with the client keys.</summary>
+    public IResult Status(HttpContext context)
     {
-        // Paths (and, beyond loopback, everything) only for callers with the client keys.
-        var authenticated = _credentials.Verify(context.Request.Headers.Authorization.ToString());
-        if (!authenticated && ListensBeyondLoopback)
-        {
-            Metrics.Rejected(RelayRejection.Unauthorized);
-            return RelayEndpoints.WriteJsonAsync(context, 401, static w =>
-            {
-                w.WriteStartObject();
-                w.WriteString("message", "Invalid credentials. /relay/status needs the relay's client keys when it listens beyond loopback.");
-                w.WriteEndObject();
-            });
-        }
-
+        var authenticated = ClientAuthFilter.IsAuthenticated(context);
         var backlog = Queue.Stats;
         var forwarded = ForwarderMetrics.Snapshot();
         var upstream = _forwarding.Upstream.Snapshot();
@@ -183,97 +177,50 @@ internal sealed class RelayCore : IHostedService, IAsyncDisposable
             : upstream.LastFailure is null && upstream.LastSuccess is null ? "unknown"
             : _forwarding.Upstream.LooksHealthy ? "ok"
             : upstream.LastStatus is null ? "unreachable" : "failing";
-        return RelayEndpoints.WriteJsonAsync(context, 200, w =>
+        var dropped = new Dictionary<string, long>();
+        foreach (var (reason, count) in forwarded.Dropped)
         {
-            w.WriteStartObject();
-            w.WriteStartObject("accepted");
-            w.WriteNumber("requests", Metrics.Requests);
-            w.WriteNumber("items", Metrics.Items);
-            w.WriteNumber("persistedBytes", Metrics.Bytes);
-            w.WriteNumber("groupCommits", Metrics.Commits);
-            w.WriteNumber("requestsPerCommit", Metrics.Commits == 0 ? 0 : Math.Round((double)Metrics.CommittedRecords / Metrics.Commits, 2));
-            w.WriteEndObject();
-            w.WriteStartObject("forwarded");
-            w.WriteNumber("items", forwarded.Exported);
-            w.WriteNumber("requests", forwarded.Requests);
-            w.WriteNumber("retries", forwarded.Retries);
-            w.WriteEndObject();
-            w.WriteStartObject("backlog");
-            w.WriteNumber("segments", backlog.Segments);
-            w.WriteNumber("records", backlog.Records);
-            w.WriteNumber("items", backlog.Items);
-            w.WriteNumber("bytes", backlog.Bytes);
-            w.WriteNumber("oldestAgeSeconds", Math.Round(Metrics.BacklogAge(backlog).TotalSeconds, 3));
-            w.WriteEndObject();
-            w.WriteStartObject("rejections");
-            foreach (var (reason, count) in Metrics.RejectionCounts())
+            if (reason is DropReason.Rejected or DropReason.Expired or DropReason.Corrupt or DropReason.BufferFull or DropReason.DiskError)
             {
-                w.WriteNumber(reason, count);
+                dropped[LangfuseMetrics.ReasonName(reason)] = count;
             }
-
-            w.WriteEndObject();
-            w.WriteStartObject("dropped");
-            foreach (var (reason, count) in forwarded.Dropped)
-            {
-                if (reason is DropReason.Rejected or DropReason.Expired or DropReason.Corrupt or DropReason.BufferFull or DropReason.DiskError)
-                {
-                    w.WriteNumber(LangfuseMetrics.ReasonName(reason), count);
-                }
-            }
-
-            w.WriteEndObject();
-            w.WriteStartObject("deadLetter");
-            if (authenticated)
-            {
-                w.WriteString("path", DeadLetters.Path);
-            }
-
-            w.WriteNumber("entries", DeadLetters.Written);
-            w.WriteNumber("items", Metrics.UpstreamRejectedItems);
-            w.WriteNumber("rotations", DeadLetters.Rotations);
-            w.WriteNumber("discardedEntries", DeadLetters.Discarded);
-            w.WriteNumber("bodiesOmitted", DeadLetters.BodiesOmitted);
-            w.WriteNumber("writeFailures", DeadLetterFailures);
-            w.WriteNumber("maxBytes", DeadLetters.MaxBytes);
-            w.WriteEndObject();
-            w.WriteStartObject("ingress");
-            w.WriteNumber("bodyBytesInFlight", Bodies.InFlightBytes);
-            w.WriteNumber("bodyBytesBudget", Options.MaxInFlightBodyBytes);
-            w.WriteEndObject();
-            w.WriteStartObject("upstream");
-            w.WriteString("url", Redaction.Url(Options.Upstream.BaseUrl));
-            w.WriteString("state", state);
-            WriteTime(w, "lastSuccess", upstream.LastSuccess);
-            WriteTime(w, "lastFailure", upstream.LastFailure);
-            if (upstream.LastStatus is { } status)
-            {
-                w.WriteNumber("lastStatus", status);
-            }
-
-            if (upstream.LastError is { } error)
-            {
-                w.WriteString("lastError", error);
-            }
-
-            w.WriteNumber("pausedForSeconds", Math.Round(pause.TotalSeconds, 1));
-            w.WriteNumber("inFlight", upstream.InFlight);
-            w.WriteEndObject();
-            if (authenticated)
-            {
-                w.WriteString("bufferDirectory", Options.BufferDirectory);
-            }
-
-            w.WriteEndObject();
-        });
-    }
-
-    private static void WriteTime(Utf8JsonWriter w, string name, DateTimeOffset? value)
-    {
-        if (value is { } time)
-        {
-            w.WriteString(name, time.ToString("O", CultureInfo.InvariantCulture));
         }
+
+        var body = new StatusBody(
+            new StatusAccepted(
+                Metrics.Requests,
+                Metrics.Items,
+                Metrics.Bytes,
+                Metrics.Commits,
+                Metrics.Commits == 0 ? 0 : Math.Round((double)Metrics.CommittedRecords / Metrics.Commits, 2)),
+            new StatusForwarded(forwarded.Exported, forwarded.Requests, forwarded.Retries),
+            new StatusBacklog(backlog.Segments, backlog.Records, backlog.Items, backlog.Bytes, Math.Round(Metrics.BacklogAge(backlog).TotalSeconds, 3)),
+            new Dictionary<string, long>(Metrics.RejectionCounts()),
+            dropped,
+            new StatusDeadLetter(
+                authenticated ? DeadLetters.Path : null,
+                DeadLetters.Written,
+                Metrics.UpstreamRejectedItems,
+                DeadLetters.Rotations,
+                DeadLetters.Discarded,
+                DeadLetters.BodiesOmitted,
+                DeadLetterFailures,
+                DeadLetters.MaxBytes),
+            new StatusIngress(Bodies.InFlightBytes, Options.MaxInFlightBodyBytes, Writer.Waiting, Writer.Capacity),
+            new StatusUpstream(
+                Redaction.Url(Options.Upstream.BaseUrl),
+                state,
+                Time(upstream.LastSuccess),
+                Time(upstream.LastFailure),
+                upstream.LastStatus,
+                upstream.LastError,
+                Math.Round(pause.TotalSeconds, 1),
+                upstream.InFlight),
+            authenticated ? Options.BufferDirectory : null);
+        return TypedResults.Json(body, RelayJsonContext.Default.StatusBody);
     }
+
+    private static string? Time(DateTimeOffset? value) => value?.ToString("O", CultureInfo.InvariantCulture);
 
     private void DeadLetter(DurableRecord record, string reason)
     {

@@ -1,14 +1,14 @@
-using System.Globalization;
-using System.Text.Json;
 using Langfuse.Agents.Internal.Diagnostics;
 using Langfuse.Agents.Internal.Durable;
-using Langfuse.Agents.Internal.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Langfuse.Agents.Relay.Internal.Json;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -24,6 +24,8 @@ namespace Langfuse.Agents.Relay.Internal;
 internal sealed class RelayHost : IAsyncDisposable
 {
     public const string LockFileName = "relay.lock";
+
+    private const string ReadyTag = "ready";
 
     private readonly WebApplication _app;
     private readonly RelayCore _core;
@@ -53,6 +55,8 @@ internal sealed class RelayHost : IAsyncDisposable
     internal RelayMetrics Metrics => _core.Metrics;
 
     internal IngressBodies Bodies => _core.Bodies;
+
+    internal GroupCommitWriter Writer => _core.Writer;
 
     internal LangfuseMetrics ForwarderMetrics => _core.ForwarderMetrics;
 
@@ -139,6 +143,8 @@ internal sealed class RelayHost : IAsyncDisposable
             sp.GetRequiredService<ILoggerFactory>(),
             sp.GetRequiredService<TimeProvider>()));
         builder.Services.AddHostedService(static sp => sp.GetRequiredService<RelayCore>());
+        builder.Services.AddHealthChecks().AddCheck<BufferHealthCheck>("buffer", tags: [ReadyTag]);
+        builder.Services.ConfigureHttpJsonOptions(static o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, RelayJsonContext.Default));
 
         var app = builder.Build();
         RelayCore core;
@@ -222,15 +228,21 @@ internal sealed class RelayHost : IAsyncDisposable
     private static void Map(WebApplication app, RelayCore core)
     {
         var endpoints = core.Endpoints;
-        app.MapPost(RelayEndpoints.OtlpPath, endpoints.OtlpAsync);
-        app.MapPost(RelayEndpoints.IngestionPath, endpoints.IngestionAsync);
-        app.MapMethods(RelayEndpoints.HealthPath, ["GET", "HEAD"], RelayEndpoints.HealthAsync);
-        app.MapGet(RelayEndpoints.StatusPath, core.WriteStatusAsync);
-        app.MapFallback(static context => RelayEndpoints.WriteJsonAsync(context, 404, static w =>
+        var required = new ClientAuthFilter(core.Credentials, core.Metrics, ClientAccess.Required, () => core.ListensBeyondLoopback);
+        app.MapPost(RelayEndpoints.OtlpPath, (Func<HttpContext, Task<IResult>>)endpoints.OtlpAsync).AddEndpointFilter(required);
+        app.MapPost(RelayEndpoints.IngestionPath, (Func<HttpContext, Task<IResult>>)endpoints.IngestionAsync)
+            .AddEndpointFilter(new DeclaredSizeFilter(RelayOptions.MaxIngestionBodyBytes, RelayEndpoints.IngestionTooLarge, core.Metrics)) // 413 before auth, as Langfuse
+            .AddEndpointFilter(required);
+        // Liveness runs no check (Langfuse's health answers OK while the process serves); readiness checks the buffer.
+        app.MapHealthChecks(RelayEndpoints.HealthPath, new HealthCheckOptions { Predicate = static _ => false, ResponseWriter = RelayEndpoints.WriteHealthAsync });
+        app.MapHealthChecks(RelayEndpoints.ReadyPath, new HealthCheckOptions
         {
-            w.WriteStartObject();
-            w.WriteString("message", "Not found");
-            w.WriteEndObject();
-        }));
+            Predicate = static check => check.Tags.Contains(ReadyTag),
+            ResponseWriter = RelayEndpoints.WriteReadyAsync,
+            ResultStatusCodes = { [HealthStatus.Healthy] = 200, [HealthStatus.Degraded] = 503, [HealthStatus.Unhealthy] = 503 },
+        });
+        app.MapGet(RelayEndpoints.StatusPath, core.Status)
+            .AddEndpointFilter(new ClientAuthFilter(core.Credentials, core.Metrics, ClientAccess.RequiredBeyondLoopback, () => core.ListensBeyondLoopback));
+        app.MapFallback(RelayEndpoints.NotFound);
     }
 }
