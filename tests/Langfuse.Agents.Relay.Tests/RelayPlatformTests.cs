@@ -172,6 +172,27 @@ public sealed class RelayPlatformTests
         json.RootElement.GetProperty("accepted").GetProperty("requestsPerCommit").GetDouble().ShouldBe(0);
     }
 
+    [Fact]
+    public async Task RecordTimesAndBacklogAge_AreTheContainersClock_SteppedWithoutSleeping()
+    {
+        var clock = new MsFakeTimeProvider(new DateTimeOffset(2026, 3, 4, 5, 6, 7, TimeSpan.Zero));
+        await using var host = await RelayTestHost.StartAsync(timeProvider: clock);
+        host.Upstream.FailAll(503, FakePath.Otlp); // kept on disk, so its age grows with the clock
+
+        using (var response = await host.Client.PostAsync("/api/public/otel/v1/traces", Requests.Content(Requests.OtlpProtobuf(1), "application/x-protobuf")))
+        {
+            response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        }
+
+        host.Relay.Queue.Stats.OldestCreatedAt.ShouldBe(clock.GetUtcNow());
+        clock.Advance(TimeSpan.FromSeconds(90));
+
+        using var status = await host.Client.GetAsync("/relay/status");
+        using var json = JsonDocument.Parse(await status.Content.ReadAsStringAsync());
+        json.RootElement.GetProperty("backlog").GetProperty("items").GetInt64().ShouldBe(1);
+        json.RootElement.GetProperty("backlog").GetProperty("oldestAgeSeconds").GetDouble().ShouldBe(90);
+    }
+
     private static async Task<(HttpStatusCode Status, string Body)> ReadyAsync(RelayTestHost host)
     {
         using var client = new HttpClient { BaseAddress = host.Relay.BaseUrl };
