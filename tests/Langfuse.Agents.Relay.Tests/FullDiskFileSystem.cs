@@ -2,12 +2,26 @@ using Langfuse.Agents.Internal.Durable;
 
 namespace Langfuse.Agents.Relay.Tests;
 
-/// <summary>The real file system, except that while <see cref="DiskFull"/> is set every write fails with ENOSPC.</summary>
+/// <summary>The real file system, except that while <see cref="DiskFull"/> is set every write fails with ENOSPC, and <see cref="HoldWrites"/> makes writes wait.</summary>
 internal sealed class FullDiskFileSystem : IDurableFileSystem
 {
     private readonly DurableFileSystem _inner = DurableFileSystem.Instance;
 
     public volatile bool DiskFull;
+
+    private readonly ManualResetEventSlim _open = new(initialState: true);
+    private TaskCompletionSource _held = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Makes the next writes wait (a slow disk); the task completes once one is waiting.</summary>
+    public Task HoldWrites()
+    {
+        _held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _open.Reset();
+        return _held.Task;
+    }
+
+    /// <summary>Lets the held writes go on.</summary>
+    public void ReleaseWrites() => _open.Set();
 
     public void CreateDirectory(string path) => _inner.CreateDirectory(path);
 
@@ -25,7 +39,16 @@ internal sealed class FullDiskFileSystem : IDurableFileSystem
 
     public byte[] ReadAll(string path) => _inner.ReadAll(path);
 
-    public Stream CreateNew(string path) => DiskFull ? new FullStream(_inner.CreateNew(path)) : _inner.CreateNew(path);
+    public Stream CreateNew(string path)
+    {
+        if (!_open.IsSet)
+        {
+            _held.TrySetResult();
+            _open.Wait();
+        }
+
+        return DiskFull ? new FullStream(_inner.CreateNew(path)) : _inner.CreateNew(path);
+    }
 
     public void FlushToDisk(Stream stream) => _inner.FlushToDisk(stream is FullStream full ? full.Inner : stream);
 

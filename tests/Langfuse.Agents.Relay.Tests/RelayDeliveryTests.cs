@@ -140,7 +140,7 @@ public sealed class RelayDeliveryTests
         plan.Attr("langfuse.observation.output").ShouldBe("\"plan text\"", "the update is merged into its create");
         plan.Attr("langfuse.trace.input").ShouldBeNull("trace input rides on the root only");
         plan.Attr("langfuse.session.id").ShouldBe("s1");
-        host.Relay.Forwarding.Snapshot().Exported.ShouldBe(6, "every acknowledged event is accounted as forwarded");
+        host.Relay.ForwarderMetrics.Snapshot().Exported.ShouldBe(6, "every acknowledged event is accounted as forwarded");
     }
 
     [Fact]

@@ -33,7 +33,7 @@ public sealed class RelayFilesAndDropsTests
             directory: directory,
             logging: l => l.AddProvider(log));
         await host.Upstream.WaitForSpansAsync(2);
-        await RelayIngressTests.WaitAsync(() => host.Relay.Forwarding.DroppedCount(DropReason.Corrupt) == 3);
+        await RelayIngressTests.WaitAsync(() => host.Relay.ForwarderMetrics.DroppedCount(DropReason.Corrupt) == 3);
         log.Lines.ShouldContain(l => l.Contains("gave up 3 acknowledged items (corrupt)", StringComparison.Ordinal));
 
         using var status = JsonDocument.Parse(await host.Client.GetStringAsync("/relay/status"));

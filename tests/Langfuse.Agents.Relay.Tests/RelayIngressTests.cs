@@ -197,7 +197,7 @@ public sealed class RelayIngressTests : IAsyncLifetime
         errors[1].GetProperty("error").GetString()!.ShouldContain("body.id");
 
         await _host.Upstream.WaitForEventsAsync(2);
-        await Task.Delay(200);
+        await WaitAsync(() => _host.Relay.Queue.Stats.Items == 0); // all stored is sent: nothing more can arrive (no sleep)
         _host.Upstream.IngestionEvents.Select(e => e.Id).ShouldBe(["good-1", "good-2"]);
         _host.Upstream.IngestionEvents[0].Timestamp.ShouldBe("2026-01-02T03:04:05.678Z");
         _host.Upstream.Requests.Count(r => r.Path == FakeLangfuseServer.IngestionPath).ShouldBe(1);
@@ -236,7 +236,7 @@ public sealed class RelayIngressTests : IAsyncLifetime
         }
 
         await _host.Upstream.WaitForSpansAsync(4);
-        await WaitAsync(() => _host.Relay.Forwarding.Snapshot().Exported == 4);
+        await WaitAsync(() => _host.Relay.ForwarderMetrics.Snapshot().Exported == 4);
 
         using var json = JsonDocument.Parse(await _host.Client.GetStringAsync("/relay/status"));
         var root = json.RootElement;

@@ -1,13 +1,17 @@
-using System.Globalization;
-using System.Text.Json;
 using Langfuse.Agents.Internal.Diagnostics;
 using Langfuse.Agents.Internal.Durable;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Langfuse.Agents.Relay.Internal.Json;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Langfuse.Agents.Relay.Internal;
 
@@ -20,6 +24,8 @@ namespace Langfuse.Agents.Relay.Internal;
 internal sealed class RelayHost : IAsyncDisposable
 {
     public const string LockFileName = "relay.lock";
+
+    private const string ReadyTag = "ready";
 
     private readonly WebApplication _app;
     private readonly RelayCore _core;
@@ -50,27 +56,61 @@ internal sealed class RelayHost : IAsyncDisposable
 
     internal IngressBodies Bodies => _core.Bodies;
 
-    internal RelayForwarding Forwarding => _core.Forwarding;
+    internal GroupCommitWriter Writer => _core.Writer;
 
-    internal IDurableQueue Queue => _core.Forwarding.Queue;
+    internal LangfuseMetrics ForwarderMetrics => _core.ForwarderMetrics;
 
-    /// <summary>Starts the relay. Throws <see cref="RelayStartException"/> when the buffer directory is unusable or locked.</summary>
+    internal IDurableQueue Queue => _core.Queue;
+
+    /// <summary>Starts the relay with options given in code (tests); they are validated as read ones are.</summary>
     /// <param name="options">What to relay, and where to keep it.</param>
     /// <param name="args">Command-line arguments (ASP.NET Core's: <c>--urls</c> and the like).</param>
     /// <param name="fileSystem">The durable queue's file operations (tests inject a full disk).</param>
     /// <param name="configureLogging">Replaces the default logging (stderr), for tests.</param>
     /// <param name="timeProvider">The clock (body time limit, record times, retries); the system clock by default.</param>
     /// <param name="cancellationToken">Cancels the start.</param>
-    public static async Task<RelayHost> StartAsync(
+    /// <exception cref="OptionsValidationException">The options are invalid (every problem is listed).</exception>
+    /// <exception cref="RelayStartException">The buffer directory is unusable or locked.</exception>
+    public static Task<RelayHost> StartAsync(
         RelayOptions options,
         string[] args,
         IDurableFileSystem? fileSystem = null,
         Action<ILoggingBuilder>? configureLogging = null,
         TimeProvider? timeProvider = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default) =>
+        StartCoreAsync(args, environment: null, _ => options, fileSystem, configureLogging, timeProvider, cancellationToken);
+
+    /// <summary>
+    /// Starts the relay with options read from configuration: the <c>Relay</c> section of appsettings.json, the
+    /// environment and the command line, with the <c>LANGFUSE_*</c> variables mapped onto it.
+    /// </summary>
+    /// <param name="args">Command-line arguments (<c>--urls</c>, <c>--Relay:BufferMaxBytes=...</c>).</param>
+    /// <param name="environment">Reads an environment variable.</param>
+    /// <param name="timeProvider">The clock; the system clock by default.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <exception cref="OptionsValidationException">The configuration is invalid (every problem is listed).</exception>
+    /// <exception cref="RelayStartException">The buffer directory is unusable or locked.</exception>
+    public static Task<RelayHost> StartAsync(string[] args, Func<string, string?> environment, TimeProvider? timeProvider = null, CancellationToken cancellationToken = default) =>
+        StartCoreAsync(args, environment, configuration => RelayOptions.Read(configuration, environment, args), null, null, timeProvider, cancellationToken);
+
+    private static async Task<RelayHost> StartCoreAsync(
+        string[] args,
+        Func<string, string?>? environment,
+        Func<IConfiguration, RelayOptions> read,
+        IDurableFileSystem? fileSystem,
+        Action<ILoggingBuilder>? configureLogging,
+        TimeProvider? timeProvider,
+        CancellationToken cancellationToken)
     {
-        timeProvider ??= TimeProvider.System;
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        if (environment is not null)
+        {
+            RelayConfiguration.AddLangfuseVariables(builder.Configuration, environment);
+        }
+
+        // Read once: logging and Kestrel's limit need the values before the container exists; validation comes below.
+        var options = read(builder.Configuration);
+
         // stdout carries one line (the address) for whoever started the relay; logs go to stderr.
         configureLogging ??= logging => DefaultLogging(logging, options.Upstream.Debug);
         builder.Logging.ClearProviders();
@@ -87,21 +127,39 @@ internal sealed class RelayHost : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = Math.Max(options.MaxOtlpBodyBytes, RelayOptions.MaxIngestionBodyBytes) + 1;
         });
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(15));
+        builder.Services.RemoveAll<TimeProvider>();
+        builder.Services.AddSingleton(timeProvider ?? TimeProvider.System);
+        builder.Services.AddSingleton<IValidateOptions<RelayOptions>, RelayOptionsValidator>();
+        builder.Services.AddSingleton<IOptionsFactory<RelayOptions>>(sp => new RelayOptionsFactory(
+            options,
+            sp.GetServices<IConfigureOptions<RelayOptions>>(),
+            sp.GetServices<IPostConfigureOptions<RelayOptions>>(),
+            sp.GetServices<IValidateOptions<RelayOptions>>()));
+        builder.Services.AddOptions<RelayOptions>().ValidateOnStart();
+        var files = fileSystem ?? DurableFileSystem.Instance;
+        builder.Services.AddSingleton(sp => RelayCore.Open(
+            sp.GetRequiredService<IOptions<RelayOptions>>().Value,
+            files,
+            sp.GetRequiredService<ILoggerFactory>(),
+            sp.GetRequiredService<TimeProvider>()));
+        builder.Services.AddHostedService(static sp => sp.GetRequiredService<RelayCore>());
+        builder.Services.AddHealthChecks().AddCheck<BufferHealthCheck>("buffer", tags: [ReadyTag]);
+        builder.Services.ConfigureHttpJsonOptions(static o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, RelayJsonContext.Default));
 
-        var loggerFactory = LoggerFactory.Create(configureLogging);
+        var app = builder.Build();
         RelayCore core;
         try
         {
-            core = RelayCore.Open(options, fileSystem ?? DurableFileSystem.Instance, loggerFactory, timeProvider);
+            // Validated before anything touches the buffer directory (ValidateOnStart would only run at app start).
+            _ = app.Services.GetRequiredService<IOptions<RelayOptions>>().Value;
+            core = app.Services.GetRequiredService<RelayCore>();
         }
         catch
         {
-            loggerFactory.Dispose();
+            await app.DisposeAsync();
             throw;
         }
 
-        builder.Services.AddSingleton<IHostedService>(core);
-        var app = builder.Build();
         Map(app, core);
         try
         {
@@ -110,7 +168,6 @@ internal sealed class RelayHost : IAsyncDisposable
         catch
         {
             await app.DisposeAsync();
-            await core.DisposeAsync();
             throw;
         }
 
@@ -165,286 +222,27 @@ internal sealed class RelayHost : IAsyncDisposable
             }
         }
 
-        await _app.DisposeAsync();
-        await _core.DisposeAsync();
+        await _app.DisposeAsync(); // disposes the core too (the container owns it), after the server has stopped
     }
 
     private static void Map(WebApplication app, RelayCore core)
     {
         var endpoints = core.Endpoints;
-        app.MapPost(RelayEndpoints.OtlpPath, endpoints.OtlpAsync);
-        app.MapPost(RelayEndpoints.IngestionPath, endpoints.IngestionAsync);
-        app.MapMethods(RelayEndpoints.HealthPath, ["GET", "HEAD"], RelayEndpoints.HealthAsync);
-        app.MapGet(RelayEndpoints.StatusPath, core.WriteStatusAsync);
-        app.MapFallback(static context => RelayEndpoints.WriteJsonAsync(context, 404, static w =>
+        var required = new ClientAuthFilter(core.Credentials, core.Metrics, ClientAccess.Required, () => core.ListensBeyondLoopback);
+        app.MapPost(RelayEndpoints.OtlpPath, (Func<HttpContext, Task<IResult>>)endpoints.OtlpAsync).AddEndpointFilter(required);
+        app.MapPost(RelayEndpoints.IngestionPath, (Func<HttpContext, Task<IResult>>)endpoints.IngestionAsync)
+            .AddEndpointFilter(new DeclaredSizeFilter(RelayOptions.MaxIngestionBodyBytes, RelayEndpoints.IngestionTooLarge, core.Metrics)) // 413 before auth, as Langfuse
+            .AddEndpointFilter(required);
+        // Liveness runs no check (Langfuse's health answers OK while the process serves); readiness checks the buffer.
+        app.MapHealthChecks(RelayEndpoints.HealthPath, new HealthCheckOptions { Predicate = static _ => false, ResponseWriter = RelayEndpoints.WriteHealthAsync });
+        app.MapHealthChecks(RelayEndpoints.ReadyPath, new HealthCheckOptions
         {
-            w.WriteStartObject();
-            w.WriteString("message", "Not found");
-            w.WriteEndObject();
-        }));
-    }
-
-    /// <summary>What the relay runs besides HTTP, as a hosted service: it stops after the server has drained its requests.</summary>
-    private sealed class RelayCore : IHostedService, IAsyncDisposable
-    {
-        private readonly IDisposable _lock;
-        private readonly ILoggerFactory _loggerFactory;
-        private readonly ILogger _logger;
-        private readonly GroupCommitWriter _writer;
-        private readonly TimeProvider _time;
-        private readonly ClientCredentials _credentials;
-        private long _deadLetterFailures;
-        private int _stopped;
-
-        private RelayCore(RelayOptions options, IDisposable directoryLock, RelayForwarding forwarding, DeadLetterFile deadLetters, ILoggerFactory loggerFactory, TimeProvider time)
-        {
-            Options = options;
-            Forwarding = forwarding;
-            _lock = directoryLock;
-            _loggerFactory = loggerFactory;
-            _time = time;
-            _logger = loggerFactory.CreateLogger(RelayLog.CategoryName);
-            Metrics = new RelayMetrics();
-            DeadLetters = deadLetters;
-            _credentials = new ClientCredentials(options.ClientPublicKey, options.ClientSecretKey);
-            _writer = new GroupCommitWriter(forwarding.Queue, Metrics, _logger, forwarding.Stored);
-            Bodies = new IngressBodies(options.BodyTimeout, options.MaxInFlightBodyBytes, Math.Max(1, Environment.ProcessorCount), _time);
-            Endpoints = new RelayEndpoints(options, _credentials, _writer, Bodies, Metrics, _time, _logger);
-            Metrics.Observe(forwarding.Snapshot, () => forwarding.Queue.Stats, _time);
-        }
-
-        public RelayOptions Options { get; }
-
-        public RelayForwarding Forwarding { get; }
-
-        public RelayMetrics Metrics { get; }
-
-        public DeadLetterFile DeadLetters { get; }
-
-        public RelayEndpoints Endpoints { get; }
-
-        public IngressBodies Bodies { get; }
-
-        public long DeadLetterFailures => Interlocked.Read(ref _deadLetterFailures);
-
-        public bool ListensBeyondLoopback { get; set; }
-
-        public static RelayCore Open(RelayOptions options, IDurableFileSystem files, ILoggerFactory loggerFactory, TimeProvider time)
-        {
-            var directory = Path.GetFullPath(options.BufferDirectory);
-            try
-            {
-                files.CreateDirectory(directory);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
-            {
-                throw new RelayStartException($"the buffer directory {directory} cannot be created: {ex.Message}");
-            }
-
-            var directoryLock = LockDirectory(directory);
-            var logger = loggerFactory.CreateLogger(RelayLog.CategoryName);
-            RelayCore? core = null;
-            RelayForwarding forwarding;
-            try
-            {
-                // The forwarder is not started before the core exists, so the hook never finds it missing.
-                forwarding = RelayForwarding.Open(options, directory, files, loggerFactory, logger, time, (record, reason) => core!.DeadLetter(record, reason));
-            }
-            catch
-            {
-                directoryLock.Dispose();
-                throw;
-            }
-
-            var deadLetters = new DeadLetterFile(Path.Combine(forwarding.Directory, DeadLetterFile.FileName), options.DeadLetterMaxBytes, time);
-            core = new RelayCore(options, directoryLock, forwarding, deadLetters, loggerFactory, time);
-            RelayLog.Started(logger, core.Options.Describe(), forwarding.BufferedItems);
-            return core;
-        }
-
-        /// <summary>
-        /// Takes <c>relay.lock</c>, opened without following links and only as a regular file of this user: anything
-        /// else in its place (a directory, a FIFO, a link, a file that cannot be opened) stops the start with a reason.
-        /// </summary>
-        private static FileStream LockDirectory(string directory)
-        {
-            var path = Path.Combine(directory, LockFileName);
-            FileStream stream;
-            try
-            {
-                stream = RelayFiles.OpenForLock(path);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                throw new RelayStartException($"the lock file {path} cannot be used: {ex.Message}");
-            }
-
-            if (!RelayFiles.TryLock(stream))
-            {
-                stream.Dispose();
-                throw new RelayStartException($"another relay is using the buffer directory {directory} ({LockFileName} is held). Stop it, or give this relay its own LANGFUSE_BUFFER_DIR.");
-            }
-
-            return stream;
-        }
-
-        public Task StartAsync(CancellationToken cancellationToken)
-        {
-            _writer.Start();
-            Forwarding.Start();
-            return Task.CompletedTask;
-        }
-
-        public async Task StopAsync(CancellationToken cancellationToken)
-        {
-            if (Interlocked.Exchange(ref _stopped, 1) != 0)
-            {
-                return;
-            }
-
-            RelayLog.Stopping(_logger);
-            await _writer.StopAsync();
-            await Forwarding.StopAsync();
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await StopAsync(CancellationToken.None);
-            await Forwarding.DisposeAsync();
-            _lock.Dispose();
-            Metrics.Dispose();
-            Bodies.Dispose();
-            _loggerFactory.Dispose();
-        }
-
-        public Task WriteStatusAsync(HttpContext context)
-        {
-            // Paths (and, beyond loopback, everything) only for callers with the client keys.
-            var authenticated = _credentials.Verify(context.Request.Headers.Authorization.ToString());
-            if (!authenticated && ListensBeyondLoopback)
-            {
-                Metrics.Rejected(RelayRejection.Unauthorized);
-                return RelayEndpoints.WriteJsonAsync(context, 401, static w =>
-                {
-                    w.WriteStartObject();
-                    w.WriteString("message", "Invalid credentials. /relay/status needs the relay's client keys when it listens beyond loopback.");
-                    w.WriteEndObject();
-                });
-            }
-
-            var backlog = Forwarding.Queue.Stats;
-            var forwarded = Forwarding.Snapshot();
-            var upstream = Forwarding.Upstream();
-            return RelayEndpoints.WriteJsonAsync(context, 200, w =>
-            {
-                w.WriteStartObject();
-                w.WriteStartObject("accepted");
-                w.WriteNumber("requests", Metrics.Requests);
-                w.WriteNumber("items", Metrics.Items);
-                w.WriteNumber("persistedBytes", Metrics.Bytes);
-                w.WriteNumber("groupCommits", Metrics.Commits);
-                w.WriteNumber("requestsPerCommit", Metrics.Commits == 0 ? 0 : Math.Round((double)Metrics.CommittedRecords / Metrics.Commits, 2));
-                w.WriteEndObject();
-                w.WriteStartObject("forwarded");
-                w.WriteNumber("items", forwarded.Exported);
-                w.WriteNumber("requests", forwarded.Requests);
-                w.WriteNumber("retries", forwarded.Retries);
-                w.WriteEndObject();
-                w.WriteStartObject("backlog");
-                w.WriteNumber("segments", backlog.Segments);
-                w.WriteNumber("records", backlog.Records);
-                w.WriteNumber("items", backlog.Items);
-                w.WriteNumber("bytes", backlog.Bytes);
-                w.WriteNumber("oldestAgeSeconds", Math.Round(Metrics.BacklogAge(backlog).TotalSeconds, 3));
-                w.WriteEndObject();
-                w.WriteStartObject("rejections");
-                foreach (var (reason, count) in Metrics.RejectionCounts())
-                {
-                    w.WriteNumber(reason, count);
-                }
-
-                w.WriteEndObject();
-                w.WriteStartObject("dropped");
-                foreach (var (reason, count) in forwarded.Dropped)
-                {
-                    if (reason is DropReason.Rejected or DropReason.Expired or DropReason.Corrupt or DropReason.BufferFull or DropReason.DiskError)
-                    {
-                        w.WriteNumber(LangfuseMetrics.ReasonName(reason), count);
-                    }
-                }
-
-                w.WriteEndObject();
-                w.WriteStartObject("deadLetter");
-                if (authenticated)
-                {
-                    w.WriteString("path", DeadLetters.Path);
-                }
-
-                w.WriteNumber("entries", DeadLetters.Written);
-                w.WriteNumber("items", Metrics.UpstreamRejectedItems);
-                w.WriteNumber("rotations", DeadLetters.Rotations);
-                w.WriteNumber("discardedEntries", DeadLetters.Discarded);
-                w.WriteNumber("bodiesOmitted", DeadLetters.BodiesOmitted);
-                w.WriteNumber("writeFailures", DeadLetterFailures);
-                w.WriteNumber("maxBytes", DeadLetters.MaxBytes);
-                w.WriteEndObject();
-                w.WriteStartObject("ingress");
-                w.WriteNumber("bodyBytesInFlight", Bodies.InFlightBytes);
-                w.WriteNumber("bodyBytesBudget", Options.MaxInFlightBodyBytes);
-                w.WriteEndObject();
-                w.WriteStartObject("upstream");
-                w.WriteString("url", Redaction.Url(Options.Upstream.BaseUrl));
-                w.WriteString("state", upstream.State);
-                WriteTime(w, "lastSuccess", upstream.LastSuccess);
-                WriteTime(w, "lastFailure", upstream.LastFailure);
-                if (upstream.LastStatus is { } status)
-                {
-                    w.WriteNumber("lastStatus", status);
-                }
-
-                if (upstream.LastError is { } error)
-                {
-                    w.WriteString("lastError", error);
-                }
-
-                w.WriteNumber("pausedForSeconds", Math.Round(upstream.PausedFor.TotalSeconds, 1));
-                w.WriteNumber("inFlight", upstream.InFlight);
-                w.WriteEndObject();
-                if (authenticated)
-                {
-                    w.WriteString("bufferDirectory", Options.BufferDirectory);
-                }
-
-                w.WriteEndObject();
-            });
-        }
-
-        private static void WriteTime(Utf8JsonWriter w, string name, DateTimeOffset? value)
-        {
-            if (value is { } time)
-            {
-                w.WriteString(name, time.ToString("O", CultureInfo.InvariantCulture));
-            }
-        }
-
-        /// <summary>What Langfuse will never take: appended to the dead-letter file, counted, logged; never throws.</summary>
-        private void DeadLetter(DurableRecord record, string reason)
-        {
-            try
-            {
-                DeadLetters.Append(record, reason);
-                RelayLog.DeadLettered(_logger, record.ItemCount, reason, DeadLetters.Path);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or JsonException)
-            {
-                Interlocked.Increment(ref _deadLetterFailures);
-                RelayLog.DeadLetterFailed(_logger, DeadLetters.Path, ex.Message);
-            }
-            finally
-            {
-                // Counted once the entry is in the file (or known not to be): a reader of the count finds the line.
-                Metrics.DeadLettered(record.ItemCount);
-            }
-        }
+            Predicate = static check => check.Tags.Contains(ReadyTag),
+            ResponseWriter = RelayEndpoints.WriteReadyAsync,
+            ResultStatusCodes = { [HealthStatus.Healthy] = 200, [HealthStatus.Degraded] = 503, [HealthStatus.Unhealthy] = 503 },
+        });
+        app.MapGet(RelayEndpoints.StatusPath, core.Status)
+            .AddEndpointFilter(new ClientAuthFilter(core.Credentials, core.Metrics, ClientAccess.RequiredBeyondLoopback, () => core.ListensBeyondLoopback));
+        app.MapFallback(RelayEndpoints.NotFound);
     }
 }

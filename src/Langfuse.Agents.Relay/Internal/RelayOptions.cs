@@ -1,6 +1,7 @@
 using System.Globalization;
 using Langfuse.Agents.Internal.Configuration;
 using Langfuse.Agents.Internal.Durable;
+using Microsoft.Extensions.Configuration;
 
 namespace Langfuse.Agents.Relay.Internal;
 
@@ -76,85 +77,63 @@ internal sealed record RelayOptions
     /// <summary>The <c>Retry-After</c> of a 503 when the disk cannot take a request.</summary>
     public TimeSpan RetryAfter { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Reads the options from environment variables; every problem is reported, none throws.</summary>
-    public static RelayOptions? FromEnvironment(Func<string, string?> getVariable, out IReadOnlyList<string> problems)
+    /// <summary>The default number of requests that may wait for the group commit at once: past it, 503 with <c>Retry-After</c>.</summary>
+    public const int DefaultMaxPendingRequests = 8192;
+
+    /// <summary>
+    /// How many requests may wait for the group commit at once (<c>LANGFUSE_RELAY_MAX_PENDING_REQUESTS</c>, default
+    /// 8192): when the disk falls behind, the next request gets 503 with <c>Retry-After</c> instead of joining an
+    /// unbounded line.
+    /// </summary>
+    public int MaxPendingRequests { get; init; } = DefaultMaxPendingRequests;
+
+    /// <summary>What could not be read as given (each names its variable or configuration key); reported at start.</summary>
+    public IReadOnlyList<string> ReadingProblems { get; init; } = [];
+
+    /// <summary>True when only one of the two client keys was given (they are set together or not at all).</summary>
+    public bool ClientKeysGivenApart { get; init; }
+
+    /// <summary>
+    /// Reads the options from the configuration's <c>Relay</c> section (into which
+    /// <see cref="RelayConfiguration.AddLangfuseVariables"/> maps the <c>LANGFUSE_*</c> variables). Never throws: what
+    /// cannot be read is kept in <see cref="ReadingProblems"/>, and <see cref="RelayOptionsValidator"/> reports it.
+    /// </summary>
+    /// <param name="configuration">The whole configuration.</param>
+    /// <param name="environment">The process environment: the upstream's <c>LANGFUSE_*</c> variables, names for problems, the default state directory.</param>
+    /// <param name="args">The command line, whose <c>--Relay:Upstream:*</c> values rank above the environment.</param>
+    public static RelayOptions Read(IConfiguration configuration, Func<string, string?> environment, string[] args)
     {
+        var relay = configuration.GetSection(RelayConfiguration.SectionName);
+        var upstreamPath = RelayConfiguration.SectionName + ConfigurationPath.KeyDelimiter + RelayConfiguration.UpstreamSection;
+
+        // The upstream in three layers, each read with its own names and units: the configuration section
+        // (appsettings, Relay__ variables), the SDK's LANGFUSE_* variables, then the command line again on top.
         var upstream = new LangfuseOptions();
-        LangfuseSettingsReader.Apply(upstream, getVariable, out var settingProblems);
-        var found = new List<string>(settingProblems);
-        if (string.IsNullOrWhiteSpace(upstream.PublicKey) || string.IsNullOrWhiteSpace(upstream.SecretKey))
-        {
-            found.Add("LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY are required: the relay forwards to Langfuse with them.");
-        }
-        else
-        {
-            found.AddRange(LangfuseOptionsValidator.Validate(upstream));
-        }
+        LangfuseSettingsReader.Apply(upstream, configuration.GetSection(upstreamPath), out var fromConfiguration);
+        LangfuseSettingsReader.Apply(upstream, environment, out var fromEnvironment);
+        var commandLine = new ConfigurationBuilder().AddCommandLine(args).Build();
+        LangfuseSettingsReader.Apply(upstream, commandLine.GetSection(upstreamPath), out var fromCommandLine);
+        var found = fromConfiguration.Concat(fromEnvironment).Concat(fromCommandLine).Distinct(StringComparer.Ordinal).ToList();
 
-        var clientPublic = getVariable("LANGFUSE_RELAY_PUBLIC_KEY");
-        var clientSecret = getVariable("LANGFUSE_RELAY_SECRET_KEY");
-        if (string.IsNullOrEmpty(clientPublic) != string.IsNullOrEmpty(clientSecret))
-        {
-            found.Add("LANGFUSE_RELAY_PUBLIC_KEY and LANGFUSE_RELAY_SECRET_KEY are set together or not at all.");
-        }
-
-        var maxBytes = DefaultBufferMaxBytes;
-        if (!string.IsNullOrWhiteSpace(getVariable("LANGFUSE_BUFFER_MAX_BYTES")))
-        {
-            maxBytes = upstream.BufferMaxBytes; // parsed (and checked) by the SDK's reader
-        }
-
-        var fsync = true;
-        var fsyncText = getVariable("LANGFUSE_RELAY_FSYNC");
-        if (!string.IsNullOrWhiteSpace(fsyncText) && !bool.TryParse(fsyncText.Trim(), out fsync))
-        {
-            found.Add($"LANGFUSE_RELAY_FSYNC={fsyncText} is not true or false.");
-            fsync = true;
-        }
-
-        var bodyTimeout = Number(getVariable, "LANGFUSE_RELAY_BODY_TIMEOUT", (long)DefaultBodyTimeout.TotalSeconds, 1, 3600, found);
-        var inFlight = Number(getVariable, "LANGFUSE_RELAY_MAX_INFLIGHT_BYTES", DefaultMaxInFlightBodyBytes, 2 * DefaultMaxOtlpBodyBytes, long.MaxValue, found);
-        var deadLetterMax = Number(getVariable, "LANGFUSE_RELAY_DEAD_LETTER_MAX_BYTES", DefaultDeadLetterMaxBytes, 64 * 1024, long.MaxValue, found);
-
-        var directory = string.IsNullOrWhiteSpace(upstream.BufferDirectory)
-            ? Path.Combine(Path.GetDirectoryName(BufferLocation.DefaultRoot(getVariable))!, "relay")
-            : upstream.BufferDirectory!;
-
-        problems = found;
-        if (found.Count > 0)
-        {
-            return null;
-        }
-
+        var reader = new SectionReader(relay, environment, found);
+        var clientPublic = reader.Text(nameof(ClientPublicKey));
+        var clientSecret = reader.Text(nameof(ClientSecretKey));
+        var directory = reader.Text(nameof(BufferDirectory));
         return new RelayOptions
         {
             Upstream = upstream,
-            ClientPublicKey = string.IsNullOrEmpty(clientPublic) ? upstream.PublicKey! : clientPublic,
-            ClientSecretKey = string.IsNullOrEmpty(clientSecret) ? upstream.SecretKey! : clientSecret!,
-            BufferDirectory = directory,
-            BufferMaxBytes = maxBytes,
-            Fsync = fsync,
-            BodyTimeout = TimeSpan.FromSeconds(bodyTimeout),
-            MaxInFlightBodyBytes = inFlight,
-            DeadLetterMaxBytes = deadLetterMax,
+            ClientPublicKey = string.IsNullOrEmpty(clientPublic) ? upstream.PublicKey ?? string.Empty : clientPublic,
+            ClientSecretKey = string.IsNullOrEmpty(clientSecret) ? upstream.SecretKey ?? string.Empty : clientSecret,
+            ClientKeysGivenApart = string.IsNullOrEmpty(clientPublic) != string.IsNullOrEmpty(clientSecret),
+            BufferDirectory = directory ?? Path.Combine(Path.GetDirectoryName(BufferLocation.DefaultRoot(environment))!, "relay"),
+            BufferMaxBytes = reader.Number(nameof(BufferMaxBytes), DefaultBufferMaxBytes, LangfuseOptionsValidator.MinBufferBytes, long.MaxValue),
+            Fsync = reader.Boolean(nameof(Fsync), true),
+            BodyTimeout = TimeSpan.FromSeconds(reader.Number(nameof(BodyTimeout), (long)DefaultBodyTimeout.TotalSeconds, 1, 3600)),
+            MaxInFlightBodyBytes = reader.Number(nameof(MaxInFlightBodyBytes), DefaultMaxInFlightBodyBytes, 2 * DefaultMaxOtlpBodyBytes, long.MaxValue),
+            DeadLetterMaxBytes = reader.Number(nameof(DeadLetterMaxBytes), DefaultDeadLetterMaxBytes, 64 * 1024, long.MaxValue),
+            MaxPendingRequests = (int)reader.Number(nameof(MaxPendingRequests), DefaultMaxPendingRequests, 1, 1_000_000),
+            ReadingProblems = found,
         };
-    }
-
-    private static long Number(Func<string, string?> getVariable, string name, long fallback, long min, long max, List<string> problems)
-    {
-        var text = getVariable(name);
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return fallback;
-        }
-
-        if (!long.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
-        {
-            problems.Add(string.Create(CultureInfo.InvariantCulture, $"{name}={text} is not a whole number from {min} to {max}."));
-            return fallback;
-        }
-
-        return value;
     }
 
     /// <summary>For the start-up line: never a key.</summary>

@@ -1,9 +1,11 @@
+using Microsoft.Extensions.Options;
+
 namespace Langfuse.Agents.Relay.Internal;
 
 /// <summary>
 /// <c>langfuse-relay</c>: reads the configuration, starts the relay, prints <c>relay listening on {url}</c> on stdout
 /// once it accepts requests (the one line a parent process waits for), and runs until SIGTERM or Ctrl+C.
-/// Exit codes: 0 after a clean stop, 2 for invalid configuration, 3 when the buffer directory is unusable or held by
+/// Exit codes: 0 after a clean stop, 2 for invalid configuration (every problem listed), 3 when the buffer directory is unusable or held by
 /// another relay, 4 when the address cannot be bound.
 /// </summary>
 internal static class RelayProgram
@@ -16,17 +18,16 @@ internal static class RelayProgram
             return 0;
         }
 
-        var options = RelayOptions.FromEnvironment(getVariable, out var problems);
-        if (options is null)
-        {
-            await stderr.WriteLineAsync("langfuse-relay: invalid configuration: " + string.Join(" ", problems));
-            return 2;
-        }
-
         RelayHost host;
         try
         {
-            host = await RelayHost.StartAsync(options, args);
+            host = await RelayHost.StartAsync(args, getVariable);
+        }
+        catch (OptionsValidationException ex)
+        {
+            // Every problem at once, each naming its variable or key; never a key's value.
+            await stderr.WriteLineAsync("langfuse-relay: invalid configuration: " + string.Join(" ", ex.Failures));
+            return 2;
         }
         catch (RelayStartException ex)
         {
@@ -63,5 +64,10 @@ internal static class RelayProgram
           LANGFUSE_BUFFER_DIR                                          the buffer directory (default: {state dir}/langfuse-agents/relay)
           LANGFUSE_BUFFER_MAX_BYTES, LANGFUSE_BUFFER_RETENTION         cap (default 1 GiB) and retention (default 48 h)
           LANGFUSE_RELAY_FSYNC                                         fsync before acknowledging (default true)
+          LANGFUSE_RELAY_MAX_PENDING_REQUESTS                          requests waiting for the disk before 503 (default 8192)
+
+        Every setting can also be given in the Relay section of appsettings.json, as Relay__Name in the environment, or
+        as --Relay:Name=value (e.g. --Relay:BufferMaxBytes=1073741824, --Relay:Upstream:BaseUrl=https://cloud.langfuse.com);
+        the command line wins over the environment, which wins over appsettings.json.
         """;
 }
