@@ -13,7 +13,7 @@ namespace Langfuse.Agents.Tests.Pipeline;
 /// </summary>
 public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
 {
-    private static readonly TimeSpan RealTimeGuard = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan RealTimeGuard = LoadedMachine.HangGuard;
 
     private readonly FakeTimeProvider _time = new();
     private readonly IdleProbe _idle = new();
