@@ -127,6 +127,7 @@ public sealed class DistributedAgentsExampleTests : IAsyncLifetime
             ["LANGFUSE_PUBLIC_KEY"] = _server.PublicKey,
             ["LANGFUSE_SECRET_KEY"] = _server.SecretKey,
             ["LANGFUSE_BASE_URL"] = _server.BaseUrl.ToString(),
+            ["LANGFUSE_SHUTDOWN_TIMEOUT"] = ChildProcess.DeliveryShutdownBudget, // the searcher inherits it
         };
         return ChildProcess.RunAsync(
             ChildProcess.BuiltAssembly(Path.Combine("examples", "DistributedAgents"), "DistributedAgents.dll"),
