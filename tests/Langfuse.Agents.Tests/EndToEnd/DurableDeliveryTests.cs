@@ -4,6 +4,7 @@ using Langfuse.Agents.Internal.Durable;
 using Langfuse.Agents.Internal.Timing;
 using Langfuse.Agents.Testing;
 using Langfuse.Agents.Tests.Durable;
+using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 using Xunit;
 
@@ -753,7 +754,7 @@ internal sealed class SteppingClock : TimeProvider
     // A guard, not a wait: generous because the whole suite runs test assemblies side by side on two cores.
     private static readonly TimeSpan ParkGuard = LoadedMachine.HangGuard;
 
-    private readonly FakeTimeProvider _inner = new();
+    private readonly FakeTimeProvider _inner = new(FakeClock.Start);
 
     /// <summary>What the tracer's actors report to (pass it to the tracer).</summary>
     public IdleProbe Idle { get; } = new();

@@ -5,6 +5,7 @@ using Langfuse.Agents.Internal.Export;
 using Langfuse.Agents.Internal.Http;
 using Langfuse.Agents.Internal.Timing;
 using Langfuse.Agents.Testing;
+using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 using Xunit;
 
@@ -44,7 +45,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
     public async Task Export_WhenServerAnswers429WithRetryAfter2_WaitsTwoSecondsOfFakeTimeBeforeRetrying()
     {
         var server = await StartServerAsync();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(FakeClock.Start);
         var tracer = CreateTracer(server, o =>
         {
             o.FlushAt = 1;
@@ -80,7 +81,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
     public async Task Export_WhenRetryAfterIsExtremeOrInvalid_WaitsNeitherBeyondMaxRetryDelayNorZero(string retryAfter, int minMs, int maxMs)
     {
         var server = await StartServerAsync();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(FakeClock.Start);
         var tracer = CreateTracer(server, o =>
         {
             o.FlushAt = 1;
@@ -111,7 +112,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
     public async Task Export_WhenServerKeepsAnswering429WithRetryAfter0_EveryRetryWaitsOnTheClock_ThenDropsAsExportFailed()
     {
         var server = await StartServerAsync();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(FakeClock.Start);
         var tracer = CreateTracer(server, o =>
         {
             o.FlushAt = 1;
@@ -228,7 +229,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
     public async Task Export_AfterCircuitBreakerFailuresConsecutiveFailures_SkipsRequestsAsCircuitOpen_UntilTheBreakEnds()
     {
         var server = await StartServerAsync();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(FakeClock.Start);
         var tracer = CreateTracer(server, o =>
         {
             o.MaxRetries = 0;
@@ -457,7 +458,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
         // A back-off of up to a minute that only the fake clock can shorten. The attempt timeout is longer, so
         // the retry's own timeout cannot fall due while the clock jumps.
         var server = await StartServerAsync();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(FakeClock.Start);
         var tracer = CreateTracer(server, o =>
         {
             o.FlushAt = 1;
@@ -682,7 +683,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
     public async Task Shutdown_WhenTheServerIsDown_ReturnsFalseOnceTheBudgetIsSpent_AndCountsTheRest()
     {
         var server = await StartServerAsync();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(FakeClock.Start);
         var tracer = CreateTracer(server, o =>
         {
             o.FlushAt = 1;
@@ -715,7 +716,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
     {
         // The mask is user code on the export path: it cannot observe the shutdown token, so the budget must not rely on it.
         var server = await StartServerAsync();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(FakeClock.Start);
         using var release = new ManualResetEventSlim();
         using var entered = new SemaphoreSlim(0);
         var tracer = CreateTracer(server, o =>
