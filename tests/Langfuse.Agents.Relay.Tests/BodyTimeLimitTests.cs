@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
 using Langfuse.Agents.Testing;
+using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 
 namespace Langfuse.Agents.Relay.Tests;

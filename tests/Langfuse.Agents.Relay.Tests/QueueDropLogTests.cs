@@ -1,6 +1,7 @@
 using Langfuse.Agents.Internal.Diagnostics;
 using Langfuse.Agents.Relay.Internal;
 using Langfuse.Agents.Testing;
+using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 
 namespace Langfuse.Agents.Relay.Tests;

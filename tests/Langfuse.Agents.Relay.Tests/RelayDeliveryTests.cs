@@ -32,7 +32,7 @@ public sealed class RelayDeliveryTests
 
         host.Upstream.Heal();
 
-        await host.Upstream.WaitForSpansAsync(16, TimeSpan.FromSeconds(20));
+        await host.Upstream.WaitForSpansAsync(16, LoadedMachine.HangGuard);
         host.Upstream.Spans.Select(s => s.SpanId).ShouldBe(Enumerable.Range(0, 8).SelectMany(i => new[] { Requests.SpanId(i * 10), Requests.SpanId((i * 10) + 1) }));
         await RelayIngressTests.WaitAsync(() => host.Relay.Queue.Stats.Items == 0);
     }
@@ -102,7 +102,7 @@ public sealed class RelayDeliveryTests
         using var response = await host.Client.PostAsync("/api/public/ingestion", Requests.Json(batch));
 
         ((int)response.StatusCode).ShouldBe(207);
-        await host.Upstream.WaitForSpansAsync(2, TimeSpan.FromSeconds(20));
+        await host.Upstream.WaitForSpansAsync(2, LoadedMachine.HangGuard);
         await RelayIngressTests.WaitAsync(() => host.Relay.Queue.Stats.Records == 0);
         host.Upstream.IngestionEvents.Select(e => e.Id).ShouldBe(["ev-score"]);
         File.Exists(host.Relay.DeadLetterPath).ShouldBeFalse("nothing Langfuse would take is thrown away");
@@ -212,7 +212,7 @@ public sealed class RelayDeliveryTests
         var acknowledged = statuses.Count(s => s == HttpStatusCode.OK) * 3;
         relay.Queue.Stats.Items.ShouldBe(acknowledged); // nothing acknowledged was evicted
         upstream.Heal();
-        await upstream.WaitForSpansAsync(acknowledged, TimeSpan.FromSeconds(20));
+        await upstream.WaitForSpansAsync(acknowledged, LoadedMachine.HangGuard);
     }
 
     /// <summary>
@@ -264,7 +264,7 @@ public sealed class RelayDeliveryTests
         upstream.Heal();
         await using var second = await RelayHost.StartAsync(RelayTestHost.Options(upstream, directory), ["--urls", "http://127.0.0.1:0"], configureLogging: RelayTestHost.Quiet);
 
-        await upstream.WaitForSpansAsync(5, TimeSpan.FromSeconds(20));
+        await upstream.WaitForSpansAsync(5, LoadedMachine.HangGuard);
         upstream.Spans.Select(s => s.SpanId).ShouldBe(Enumerable.Range(42, 5).Select(Requests.SpanId));
     }
 }

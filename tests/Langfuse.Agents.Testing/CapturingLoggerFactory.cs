@@ -8,7 +8,7 @@ namespace Langfuse.Agents.Testing;
 /// </summary>
 public sealed class CapturingLoggerFactory : ILoggerFactory
 {
-    private static readonly TimeSpan DefaultWaitTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan DefaultWaitTimeout = LoadedMachine.HangGuard;
 
     private readonly Lock _lock = new();
     private readonly List<CapturedLogEntry> _entries = [];
@@ -38,7 +38,7 @@ public sealed class CapturingLoggerFactory : ILoggerFactory
     }
 
     /// <summary>Completes once an entry matching <paramref name="predicate"/> has been written; returns it.</summary>
-    /// <exception cref="TimeoutException">None within <paramref name="timeout"/> (default 10 s, real time); the message lists the lines.</exception>
+    /// <exception cref="TimeoutException">None within <paramref name="timeout"/> (default <see cref="LoadedMachine.HangGuard"/>, real time); the message lists the lines.</exception>
     public async Task<CapturedLogEntry> WaitForAsync(Func<CapturedLogEntry, bool> predicate, TimeSpan? timeout = null, string? description = null)
     {
         await WaitForCountAsync(predicate, 1, timeout, description).ConfigureAwait(false);
@@ -49,7 +49,7 @@ public sealed class CapturingLoggerFactory : ILoggerFactory
     }
 
     /// <summary>Completes once at least <paramref name="count"/> entries match <paramref name="predicate"/>.</summary>
-    /// <exception cref="TimeoutException">Fewer within <paramref name="timeout"/> (default 10 s, real time).</exception>
+    /// <exception cref="TimeoutException">Fewer within <paramref name="timeout"/> (default <see cref="LoadedMachine.HangGuard"/>, real time).</exception>
     public async Task WaitForCountAsync(Func<CapturedLogEntry, bool> predicate, int count, TimeSpan? timeout = null, string? description = null)
     {
         ArgumentNullException.ThrowIfNull(predicate);

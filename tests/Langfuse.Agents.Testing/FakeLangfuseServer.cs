@@ -35,7 +35,7 @@ public sealed class FakeLangfuseServer : IAsyncDisposable
     /// <summary>Projects path (used by SDKs to check credentials).</summary>
     public const string ProjectsPath = "/api/public/projects";
 
-    private static readonly TimeSpan DefaultWaitTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan DefaultWaitTimeout = LoadedMachine.HangGuard;
 
     private readonly FakeLangfuseOptions _options;
     private readonly Lock _lock = new();
@@ -261,17 +261,17 @@ public sealed class FakeLangfuseServer : IAsyncDisposable
     }
 
     /// <summary>Completes once at least <paramref name="count"/> spans are recorded.</summary>
-    /// <exception cref="TimeoutException">Not within <paramref name="timeout"/> (default 10 s); the message lists what arrived.</exception>
+    /// <exception cref="TimeoutException">Not within <paramref name="timeout"/> (default <see cref="LoadedMachine.HangGuard"/>); the message lists what arrived.</exception>
     public Task WaitForSpansAsync(int count, TimeSpan? timeout = null) =>
         WaitUntilAsync(s => s._spans.Count >= count, timeout, $"{count} span(s)");
 
     /// <summary>Completes once at least <paramref name="count"/> batch events are accepted.</summary>
-    /// <exception cref="TimeoutException">Not within <paramref name="timeout"/> (default 10 s).</exception>
+    /// <exception cref="TimeoutException">Not within <paramref name="timeout"/> (default <see cref="LoadedMachine.HangGuard"/>).</exception>
     public Task WaitForEventsAsync(int count, TimeSpan? timeout = null) =>
         WaitUntilAsync(s => s._events.Count >= count, timeout, $"{count} ingestion event(s)");
 
     /// <summary>Completes once at least <paramref name="count"/> requests are answered (to any path, or to <paramref name="path"/>).</summary>
-    /// <exception cref="TimeoutException">Not within <paramref name="timeout"/> (default 10 s).</exception>
+    /// <exception cref="TimeoutException">Not within <paramref name="timeout"/> (default <see cref="LoadedMachine.HangGuard"/>).</exception>
     public Task WaitForRequestsAsync(int count, TimeSpan? timeout = null, string? path = null) =>
         WaitUntilAsync(
             s => (path is null ? s._requests.Count : s._requests.Count(r => r.Path == path)) >= count,
@@ -282,7 +282,7 @@ public sealed class FakeLangfuseServer : IAsyncDisposable
     /// Completes once <paramref name="condition"/> holds; it is evaluated under the server's lock after every
     /// recorded request, so it must be quick and must not block.
     /// </summary>
-    /// <exception cref="TimeoutException">Not within <paramref name="timeout"/> (default 10 s).</exception>
+    /// <exception cref="TimeoutException">Not within <paramref name="timeout"/> (default <see cref="LoadedMachine.HangGuard"/>).</exception>
     public async Task WaitUntilAsync(Func<FakeLangfuseServer, bool> condition, TimeSpan? timeout = null, string? description = null)
     {
         ArgumentNullException.ThrowIfNull(condition);

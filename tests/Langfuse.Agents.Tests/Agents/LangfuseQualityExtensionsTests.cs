@@ -1,5 +1,6 @@
 using Langfuse.Agents.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 using Xunit;
 
@@ -48,7 +49,7 @@ public sealed class LangfuseQualityExtensionsTests : IDisposable
     [Fact]
     public void RecordLatencyWithin_ComparesTheDurationWithTheThreshold()
     {
-        var clock = new FakeTimeProvider();
+        var clock = new FakeTimeProvider(FakeClock.Start);
         var capture = new LangfuseCapture();
         using var tracer = new LangfuseTracer(new LangfuseOptions { Capture = capture }, NullLoggerFactory.Instance, httpClient: null, timeProvider: clock);
 

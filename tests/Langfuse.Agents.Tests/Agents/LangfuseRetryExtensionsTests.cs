@@ -1,4 +1,5 @@
 using Langfuse.Agents.Testing;
+using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 using Xunit;
 
@@ -134,7 +135,7 @@ public sealed class LangfuseRetryExtensionsTests : IDisposable
     [Fact]
     public async Task RunWithRetriesAsync_WaitsTheDelayOnTheGivenClock()
     {
-        var clock = new FakeTimeProvider();
+        var clock = new FakeTimeProvider(FakeClock.Start);
         Task<int> run;
         using (_t.Tracer.StartSpan("root"))
         {
@@ -146,10 +147,13 @@ public sealed class LangfuseRetryExtensionsTests : IDisposable
                 new AgentRetryOptions { Delay = n => TimeSpan.FromSeconds(n * 10), TimeProvider = clock });
         }
 
-        await clock.WaitForTimersAsync(1, TimeSpan.FromSeconds(5));
+        // The first attempt throws synchronously, so the delay's timer is armed before RunWithRetriesAsync returns:
+        // nothing to wait for (an Advance made before it would be lost, and the run would hang until the guard).
         run.IsCompleted.ShouldBeFalse();
-        clock.Advance(TimeSpan.FromSeconds(10));
-        (await run).ShouldBe(2);
+        clock.Advance(TimeSpan.FromSeconds(10) - TimeSpan.FromMilliseconds(1));
+        run.IsCompleted.ShouldBeFalse("the delay is 10 s on the given clock");
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        (await run.WaitAsync(LoadedMachine.HangGuard)).ShouldBe(2);
     }
 
     [Fact]

@@ -15,7 +15,7 @@ public sealed class GenericHostLoggingTests : IAsyncLifetime, IDisposable
 {
     private const string PublicKey = "pk-lf-test";
     private const string SecretKey = "sk-lf-test";
-    private static readonly TimeSpan RealTimeGuard = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan RealTimeGuard = LoadedMachine.HangGuard;
 
     private readonly CapturingProvider _logs = new();
     private FakeLangfuseServer _server = null!;

@@ -2,6 +2,7 @@ using System.Text;
 using Langfuse.Agents.Internal.Durable;
 using Langfuse.Agents.Testing;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 using Xunit;
 using static Langfuse.Agents.Tests.Durable.ForwarderPayloads;

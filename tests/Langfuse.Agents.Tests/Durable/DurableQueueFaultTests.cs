@@ -1,6 +1,7 @@
 using Langfuse.Agents.Internal.Durable;
 using Langfuse.Agents.Testing;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 using Xunit;
 

@@ -3,6 +3,7 @@ using System.Text;
 using CsCheck;
 using Langfuse.Agents.Internal.Durable;
 using Langfuse.Agents.Testing;
+using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 using Xunit;
 

@@ -1,5 +1,6 @@
 using Langfuse.Agents.Internal.Durable;
 using Langfuse.Agents.Testing;
+using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 using Xunit;
 

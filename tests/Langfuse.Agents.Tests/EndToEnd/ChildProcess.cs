@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Langfuse.Agents.Testing;
 using Shouldly;
 
 namespace Langfuse.Agents.Tests.EndToEnd;
@@ -6,6 +7,15 @@ namespace Langfuse.Agents.Tests.EndToEnd;
 /// <summary>Runs a built .NET app of this repository as a child process with a clean LANGFUSE_* environment.</summary>
 internal static class ChildProcess
 {
+    /// <summary>
+    /// LANGFUSE_SHUTDOWN_TIMEOUT for a child whose test asserts that everything reached Langfuse at exit. The default
+    /// 5 s is real time in the child, and a loaded two-core machine spends it on the first export's JIT and connection
+    /// alone: what was still queued (the scores, sent after the spans) then went to the disk buffer instead, and the
+    /// test saw none. The budget is not what such a test is about; tests of the budget itself set their own.
+    /// </summary>
+    public static readonly string DeliveryShutdownBudget =
+        ((int)LoadedMachine.HangGuard.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     public static async Task<Run> RunAsync(string dll, IReadOnlyDictionary<string, string> environment, TimeSpan? timeout = null, IEnumerable<string>? arguments = null)
     {
         var start = new ProcessStartInfo("dotnet", [dll, .. arguments ?? []])
@@ -48,7 +58,8 @@ internal static class ChildProcess
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        using var limit = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+        // A hang guard, not a speed test: longer than any shutdown budget a test gives its child (DeliveryShutdownBudget).
+        using var limit = new CancellationTokenSource(timeout ?? (LoadedMachine.HangGuard * 2));
         try
         {
             await process.WaitForExitAsync(limit.Token);

@@ -19,7 +19,10 @@ public sealed class DefaultTracerProcessTests : IAsyncLifetime
     [Fact]
     public async Task DefaultTracer_FlushesAtProcessExit_WithoutAnyFlushCall()
     {
-        var run = await ChildProcess.RunAsync(AppDll(), Environment());
+        var environment = Environment();
+        environment["LANGFUSE_SHUTDOWN_TIMEOUT"] = ChildProcess.DeliveryShutdownBudget;
+
+        var run = await ChildProcess.RunAsync(AppDll(), environment);
 
         run.ExitCode.ShouldBe(0, run.Output);
         run.Output.ShouldContain("done");

@@ -86,7 +86,9 @@ public sealed class DistributedAgentsExampleTests : IAsyncLifetime
     public async Task Example_WhenTheSearcherDoesNotAnswerInTime_ShowsTheDelegationAsAnOrchestrationTimeout()
     {
         var run = await RunExampleAsync(
-            new() { ["DISTRIBUTED_AGENTS_HANG_ON"] = "never answered", ["DISTRIBUTED_AGENTS_TIMEOUT"] = "1" },
+            // Long enough for a loaded machine's searcher to reach its handler (and start its agent) before the coordinator
+            // gives up: with 1 s, at load 45, it gave up first and the searcher's agent was never recorded.
+            new() { ["DISTRIBUTED_AGENTS_HANG_ON"] = "never answered", ["DISTRIBUTED_AGENTS_TIMEOUT"] = "30" },
             "never answered");
 
         run.ExitCode.ShouldBe(0, run.Output);
@@ -127,7 +129,13 @@ public sealed class DistributedAgentsExampleTests : IAsyncLifetime
             ["LANGFUSE_PUBLIC_KEY"] = _server.PublicKey,
             ["LANGFUSE_SECRET_KEY"] = _server.SecretKey,
             ["LANGFUSE_BASE_URL"] = _server.BaseUrl.ToString(),
+            ["LANGFUSE_SHUTDOWN_TIMEOUT"] = ChildProcess.DeliveryShutdownBudget, // the searcher inherits it
         };
+
+        // The coordinator's per-delegation timeout (default 10 s) is real time: at load 45 a healthy delegation to a
+        // cold searcher outlived it, and the run showed a timeout (an ERROR delegation) instead of the searcher's
+        // answer, or instead of the connection failure the crash test waits for. Only the timeout test chooses its own.
+        environment.TryAdd("DISTRIBUTED_AGENTS_TIMEOUT", ChildProcess.DeliveryShutdownBudget);
         return ChildProcess.RunAsync(
             ChildProcess.BuiltAssembly(Path.Combine("examples", "DistributedAgents"), "DistributedAgents.dll"),
             environment,

@@ -4,6 +4,7 @@ using Langfuse.Agents.Internal.Durable;
 using Langfuse.Agents.Internal.Timing;
 using Langfuse.Agents.Testing;
 using Langfuse.Agents.Tests.Durable;
+using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 using Xunit;
 
@@ -669,6 +670,7 @@ public sealed class DurableDeliveryTests : EndToEndTestBase
             MaxRetryDelay = TimeSpan.FromMilliseconds(100),
             CircuitBreakerFailures = 10_000,
             ShutdownTimeout = TimeSpan.FromSeconds(5),
+            Timeout = RealTimeGuard, // a cold first request on a loaded machine can outlive the default 5 s and be sent twice
             BufferEnabled = true,
             BufferDirectory = _bufferRoot,
         };
@@ -750,9 +752,9 @@ public sealed class DurableDeliveryTests : EndToEndTestBase
 internal sealed class SteppingClock : TimeProvider
 {
     // A guard, not a wait: generous because the whole suite runs test assemblies side by side on two cores.
-    private static readonly TimeSpan ParkGuard = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan ParkGuard = LoadedMachine.HangGuard;
 
-    private readonly FakeTimeProvider _inner = new();
+    private readonly FakeTimeProvider _inner = new(FakeClock.Start);
 
     /// <summary>What the tracer's actors report to (pass it to the tracer).</summary>
     public IdleProbe Idle { get; } = new();

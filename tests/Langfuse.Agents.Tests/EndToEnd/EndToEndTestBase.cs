@@ -16,7 +16,7 @@ public abstract class EndToEndTestBase : IAsyncLifetime, IDisposable
     protected const string SecretKey = "sk-lf-test";
 
     /// <summary>A guard against hangs, never a wait: real-time waits end on signals long before it.</summary>
-    protected static readonly TimeSpan RealTimeGuard = TimeSpan.FromSeconds(10);
+    protected static readonly TimeSpan RealTimeGuard = LoadedMachine.HangGuard;
 
     private readonly List<string> _secrets = [PublicKey, SecretKey, Base64Credentials(PublicKey, SecretKey)];
 

@@ -5,6 +5,7 @@ using Langfuse.Agents.Internal.Export;
 using Langfuse.Agents.Internal.Http;
 using Langfuse.Agents.Internal.Timing;
 using Langfuse.Agents.Testing;
+using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 using Xunit;
 
@@ -44,7 +45,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
     public async Task Export_WhenServerAnswers429WithRetryAfter2_WaitsTwoSecondsOfFakeTimeBeforeRetrying()
     {
         var server = await StartServerAsync();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(FakeClock.Start);
         var tracer = CreateTracer(server, o =>
         {
             o.FlushAt = 1;
@@ -80,7 +81,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
     public async Task Export_WhenRetryAfterIsExtremeOrInvalid_WaitsNeitherBeyondMaxRetryDelayNorZero(string retryAfter, int minMs, int maxMs)
     {
         var server = await StartServerAsync();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(FakeClock.Start);
         var tracer = CreateTracer(server, o =>
         {
             o.FlushAt = 1;
@@ -111,7 +112,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
     public async Task Export_WhenServerKeepsAnswering429WithRetryAfter0_EveryRetryWaitsOnTheClock_ThenDropsAsExportFailed()
     {
         var server = await StartServerAsync();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(FakeClock.Start);
         var tracer = CreateTracer(server, o =>
         {
             o.FlushAt = 1;
@@ -228,7 +229,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
     public async Task Export_AfterCircuitBreakerFailuresConsecutiveFailures_SkipsRequestsAsCircuitOpen_UntilTheBreakEnds()
     {
         var server = await StartServerAsync();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(FakeClock.Start);
         var tracer = CreateTracer(server, o =>
         {
             o.MaxRetries = 0;
@@ -457,7 +458,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
         // A back-off of up to a minute that only the fake clock can shorten. The attempt timeout is longer, so
         // the retry's own timeout cannot fall due while the clock jumps.
         var server = await StartServerAsync();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(FakeClock.Start);
         var tracer = CreateTracer(server, o =>
         {
             o.FlushAt = 1;
@@ -682,7 +683,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
     public async Task Shutdown_WhenTheServerIsDown_ReturnsFalseOnceTheBudgetIsSpent_AndCountsTheRest()
     {
         var server = await StartServerAsync();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(FakeClock.Start);
         var tracer = CreateTracer(server, o =>
         {
             o.FlushAt = 1;
@@ -715,7 +716,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
     {
         // The mask is user code on the export path: it cannot observe the shutdown token, so the budget must not rely on it.
         var server = await StartServerAsync();
-        var time = new FakeTimeProvider();
+        var time = new FakeTimeProvider(FakeClock.Start);
         using var release = new ManualResetEventSlim();
         using var entered = new SemaphoreSlim(0);
         var tracer = CreateTracer(server, o =>
@@ -792,7 +793,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
         EndSpan(tracer, "two");
         tracer.ScoreSession("session-1", "quality", 1);
 
-        var result = await tracer.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard);
+        var result = await tracer.FlushAsync(RealTimeGuard).WaitAsync(RealTimeGuard);
 
         result.ShouldBe(new LangfuseFlushResult { Delivered = 3, Completed = true });
         result.AllDelivered.ShouldBeTrue();
@@ -815,7 +816,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
             EndSpan(tracer, "kept-1");
             EndSpan(tracer, "kept-2");
 
-            var result = await tracer.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard);
+            var result = await tracer.FlushAsync(RealTimeGuard).WaitAsync(RealTimeGuard);
 
             result.ShouldBe(new LangfuseFlushResult { Buffered = 2, Completed = true });
             result.AllDelivered.ShouldBeFalse("nothing reached Langfuse");
@@ -835,7 +836,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
         server.Enqueue(FakeResponse.Status(400));
         EndSpan(tracer, "refused");
 
-        var result = await tracer.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard);
+        var result = await tracer.FlushAsync(RealTimeGuard).WaitAsync(RealTimeGuard);
 
         result.ShouldBe(new LangfuseFlushResult { Dropped = 1, Completed = true });
     }
@@ -927,7 +928,7 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
     private static bool IsRetry(CapturedLogEntry entry) => entry.EventId.Id == 11;
 
     private static async Task FlushAsync(LangfuseTracer tracer) =>
-        (await tracer.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard)).Completed.ShouldBeTrue("the flush finished in time");
+        (await tracer.FlushAsync(RealTimeGuard).WaitAsync(RealTimeGuard)).Completed.ShouldBeTrue("the flush finished in time");
 
     [GeneratedRegex(@"[\w.+-]+@[\w-]+\.[\w.]+", RegexOptions.CultureInvariant)]
     private static partial Regex EmailPattern();
@@ -950,6 +951,10 @@ public sealed partial class FaultToleranceTests : EndToEndTestBase
             MaxRetryDelay = TimeSpan.FromMilliseconds(100),
             CircuitBreakerFailures = 50,
             ShutdownTimeout = TimeSpan.FromSeconds(5),
+            // An attempt that outlives its timeout is retried and then counted twice by the fake Langfuse; on the real
+            // clock a cold first request on a loaded machine can take longer than the default 5 s. Tests about the
+            // timeout set their own.
+            Timeout = RealTimeGuard,
             BufferEnabled = false, // these scenarios are about the in-memory path; DurableDeliveryTests cover the disk
         };
         configure?.Invoke(options);

@@ -24,7 +24,7 @@ public sealed class OtlpDeliveryTests : IAsyncLifetime
         await using (var tracer = CreateTracer())
         {
             traceId = await RunAgentAsync(tracer);
-            (await tracer.FlushAsync(TimeSpan.FromSeconds(10))).Completed.ShouldBeTrue();
+            (await tracer.FlushAsync(LoadedMachine.HangGuard)).Completed.ShouldBeTrue();
             var stats = tracer.GetStatistics();
             stats.Exported.ShouldBe(stats.Enqueued);
             stats.DroppedTotal.ShouldBe(0);
@@ -116,7 +116,7 @@ public sealed class OtlpDeliveryTests : IAsyncLifetime
         await using (var tracer = CreateTracer(o => o.IngestionProtocol = IngestionProtocol.Legacy))
         {
             traceId = await RunAgentAsync(tracer);
-            (await tracer.FlushAsync(TimeSpan.FromSeconds(10))).Completed.ShouldBeTrue();
+            (await tracer.FlushAsync(LoadedMachine.HangGuard)).Completed.ShouldBeTrue();
             tracer.GetStatistics().Exported.ShouldBe(8); // 7 observations and a score
         }
 

@@ -21,6 +21,7 @@ public sealed class ResearchAgentsExampleTests : IAsyncLifetime
             ["LANGFUSE_PUBLIC_KEY"] = _server.PublicKey,
             ["LANGFUSE_SECRET_KEY"] = _server.SecretKey,
             ["LANGFUSE_BASE_URL"] = _server.BaseUrl.ToString(),
+            ["LANGFUSE_SHUTDOWN_TIMEOUT"] = ChildProcess.DeliveryShutdownBudget,
         });
 
         run.ExitCode.ShouldBe(0, run.Output);
@@ -131,6 +132,7 @@ public sealed class ResearchAgentsExampleTests : IAsyncLifetime
 
             // A third run with Langfuse healthy delivers its own traces and both earlier runs' traces, and exits 0.
             _server.Heal();
+            environment["LANGFUSE_SHUTDOWN_TIMEOUT"] = ChildProcess.DeliveryShutdownBudget; // all three runs' data, whatever the load
             var healthy = await RunExampleAsync(environment);
             healthy.ExitCode.ShouldBe(0, healthy.Output);
             var traces = _server.Spans.GroupBy(s => s.TraceId).ToList();

@@ -126,6 +126,8 @@ public sealed class WhatLangfuseShowsTests : IAsyncLifetime
                 ["LANGFUSE_SECRET_KEY"] = server.SecretKey,
                 ["LANGFUSE_BASE_URL"] = server.BaseUrl.ToString(),
                 ["LANGFUSE_INGESTION_PROTOCOL"] = protocol,
+                ["LANGFUSE_SHUTDOWN_TIMEOUT"] = ChildProcess.DeliveryShutdownBudget, // everything must arrive, whatever the load
+                ["DISTRIBUTED_AGENTS_TIMEOUT"] = ChildProcess.DeliveryShutdownBudget, // no delegation times out under load
             });
         run.ExitCode.ShouldBe(0, run.Output);
         server.Violations.ShouldBeEmpty();

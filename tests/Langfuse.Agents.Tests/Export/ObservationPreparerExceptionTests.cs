@@ -2,6 +2,7 @@ using System.Text.Json;
 using Langfuse.Agents.Internal.Export;
 using Langfuse.Agents.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 using Xunit;
 
@@ -107,7 +108,7 @@ public sealed class ObservationPreparerExceptionTests : IDisposable
     public void FailingMask_IsReportedOncePerMinute_WithACount()
     {
         using var logs = new CapturingLoggerFactory();
-        var clock = new FakeTimeProvider();
+        var clock = new FakeTimeProvider(FakeClock.Start);
         var options = new LangfuseOptions { Mask = _ => throw new InvalidOperationException("bug in mask") };
         var preparer = new ObservationPreparer(options, logs.CreateLogger("test"), clock);
         var observation = Ended(o => o.Input = "x");

@@ -2,6 +2,7 @@ using Langfuse.Agents.Internal.Diagnostics;
 using Langfuse.Agents.Internal.Pipeline;
 using Langfuse.Agents.Internal.Timing;
 using Langfuse.Agents.Testing;
+using Microsoft.Extensions.Time.Testing;
 using Shouldly;
 using Xunit;
 
@@ -13,9 +14,9 @@ namespace Langfuse.Agents.Tests.Pipeline;
 /// </summary>
 public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
 {
-    private static readonly TimeSpan RealTimeGuard = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan RealTimeGuard = LoadedMachine.HangGuard;
 
-    private readonly FakeTimeProvider _time = new();
+    private readonly FakeTimeProvider _time = new(FakeClock.Start);
     private readonly IdleProbe _idle = new();
     private readonly LangfuseMetrics _metrics = new();
     private readonly CapturingLoggerFactory _logs = new();
