@@ -309,9 +309,9 @@ public class ObservationLifecycleBenchmarks
     /// <summary>Accepts every batch and does nothing with it.</summary>
     private sealed class NoopBatchExporter : IBatchExporter
     {
-        public Task ExportAsync(IReadOnlyList<object> batch, CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task ExportAsync(IReadOnlyList<ExportItem> batch, CancellationToken cancellationToken) => Task.CompletedTask;
 
-        public void Persist(IReadOnlyList<object> batch, DropReason reasonWithoutBuffer)
+        public void Persist(IReadOnlyList<ExportItem> batch, DropReason reasonWithoutBuffer)
         {
         }
     }

@@ -102,9 +102,7 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
     {
         var (high, low) = Ids.NewTraceId();
         var trace = CreateTrace(high, low);
-        trace.Name = name;
-        trace.SessionId = sessionId;
-        trace.UserId = userId;
+        trace.Initialize(name, sessionId, userId);
         var lineage = new ObservationLineage(high, low, Ids.NewSpanId(), 0, false, Ids.IsSampled(high, low, _core.SampleRate), Root: null, trace);
         var root = Create(ObservationType.Span, name, lineage);
         root.Input = input;
@@ -347,7 +345,7 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
         return score;
     }
 
-    internal void OnEnded(LangfuseObservation observation) => _core.OnEnded(observation);
+    internal void OnEnded(in CompletedObservation observation) => _core.OnEnded(in observation);
 
     internal LangfuseTrace CreateTrace(ulong high, ulong low) => _core.CreateTrace(high, low);
 

@@ -71,10 +71,18 @@ internal sealed class ObservationPreparer
         _maskFailures = new MaskFailureReport(logger, timeProvider ?? TimeProvider.System);
     }
 
-    /// <summary>Prepares one observation, or returns null when it cannot be made to fit (counted by the caller).</summary>
-    public PreparedObservation? Prepare(LangfuseObservation observation)
+    /// <summary>Prepares an observation with its trace's attributes as they are now (tests and benchmarks).</summary>
+    public PreparedObservation? Prepare(LangfuseObservation observation) =>
+        Prepare(new CompletedObservation(observation, observation.TraceIfCreated?.Attributes));
+
+    /// <summary>
+    /// Prepares one ended observation with the trace attributes it carried when it ended, or returns null when it
+    /// cannot be made to fit (counted by the caller).
+    /// </summary>
+    public PreparedObservation? Prepare(in CompletedObservation completed)
     {
-        var trace = observation.TraceIfCreated; // null: nobody set trace-level properties, so only defaults apply
+        var observation = completed.Observation;
+        var trace = completed.Trace; // null: nobody set trace-level properties, so only defaults apply
         var generation = observation as LangfuseGeneration;
         var privacy = _privacyMode; // free text is never serialized (nor masked) in privacy mode, so it cannot leak
         var (input, inputPlain) = privacy ? default : Value(observation.Input, masked: true);
@@ -88,7 +96,7 @@ internal sealed class ObservationPreparer
             (traceOutput, traceOutputPlain) = Value(trace.Output, masked: true);
         }
 
-        var traceMetadata = trace is null || trace.MetadataSnapshot.IsEmpty || privacy ? null : Value(trace.MetadataSnapshot, masked: true).Json;
+        var traceMetadata = trace is null || trace.MetadataMap.IsEmpty || privacy ? null : Value(trace.MetadataMap, masked: true).Json;
         RecordedException? exception = null;
         if (observation.Exception is { } ex)
         {
@@ -131,7 +139,7 @@ internal sealed class ObservationPreparer
             TraceName = trace?.Name,
             UserId = trace?.UserId,
             SessionId = trace?.SessionId,
-            Tags = trace?.TagsSnapshot is { Length: > 0 } tags ? tags : null,
+            Tags = trace?.TagsArray is { Length: > 0 } tags ? tags : null,
             TraceMetadata = traceMetadata,
             TracePublic = trace?.Public,
             Release = trace?.Release ?? _defaultRelease,

@@ -21,8 +21,6 @@ internal sealed class TracerCore
 
     public required TracerShutdown Shutdown { get; init; }
 
-    public LangfuseCapture? Capture { get; init; }
-
     /// <summary>The head-sampling rate, in [0, 1].</summary>
     public required double SampleRate { get; init; }
 
@@ -42,7 +40,7 @@ internal sealed class TracerCore
 
     public DateTimeOffset Now() => TimeProvider.GetUtcNow();
 
-    public LangfuseTrace CreateTrace(ulong high, ulong low) => new(high, low) { Environment = Environment, Release = Release };
+    public LangfuseTrace CreateTrace(ulong high, ulong low) => new(high, low, Environment, Release);
 
     /// <summary>
     /// Where a new observation sits: a child of <paramref name="parent"/>, else of the current observation, else of the
@@ -123,25 +121,17 @@ internal sealed class TracerCore
             remote.TraceIdHigh, remote.TraceIdLow, Ids.NewSpanId(), remote.ParentSpanId, true, remote.IsSampled, Root: null, trace);
     }
 
-    /// <summary>An ended observation: counted, dropped when its trace is sampled out, else captured and queued.</summary>
-    public void OnEnded(LangfuseObservation observation)
+    /// <summary>Sampling, the user's processors, capture and export, in that order.</summary>
+    public required ProcessorChain Processors { get; init; }
+
+    /// <summary>An ended observation: counted, then through the processors (sampling first).</summary>
+    public void OnEnded(in CompletedObservation observation)
     {
         Metrics.Ended();
-        if (!observation.IsSampled)
-        {
-            if (Pipeline is not null)
-            {
-                Metrics.Dropped(DropReason.SampledOut);
-            }
-
-            return;
-        }
-
-        Capture?.Add(observation);
-        Pipeline?.TryEnqueue(observation, observation.EstimateBytes());
+        Processors.OnEnd(in observation);
     }
 
-    /// <summary>A valid score: dropped when its trace is sampled out, else captured and queued.</summary>
+    /// <summary>A valid score: dropped when its trace is sampled out, else through the processors.</summary>
     public void OnScore(LangfuseScore score, bool sampled)
     {
         if (!sampled)
@@ -154,8 +144,7 @@ internal sealed class TracerCore
             return;
         }
 
-        Capture?.Add(score);
-        Pipeline?.TryEnqueue(score, score.EstimatedBytes);
+        Processors.OnScore(score);
     }
 
     /// <summary>Disposes what the core owns, once, after shutdown.</summary>

@@ -108,13 +108,25 @@ internal sealed class TracerCoreBuilder
             pipeline = null;
         }
 
+        List<LangfuseProcessor> processors = [new SamplingProcessor()];
+        processors.AddRange(options.Processors.Where(static p => p is not null));
+        if (options.Capture is { } capture)
+        {
+            processors.Add(new CaptureProcessor(capture));
+        }
+
+        if (pipeline is not null)
+        {
+            processors.Add(new ExportProcessor(pipeline));
+        }
+
         return new TracerCore
         {
+            Processors = new ProcessorChain(processors, metrics, countDrops: pipeline is not null, logger),
             TimeProvider = timeProvider,
             Metrics = metrics,
             Pipeline = pipeline,
             Shutdown = new TracerShutdown(pipeline, durable, forwarder, timeProvider, options.ShutdownTimeout),
-            Capture = options.Capture,
             SampleRate = sampleRate,
             Environment = options.Environment,
             Release = options.Release,
