@@ -44,6 +44,9 @@ internal sealed class TracerCoreBuilder
     /// <summary>An exporter to use instead of the real one (benchmarks of the caller's path).</summary>
     public IBatchExporter? Exporter { get; set; }
 
+    /// <summary>Leaves the export queue out of the processor chain (a benchmark that puts another queue in its place).</summary>
+    public bool SkipExportQueue { get; set; }
+
     /// <summary>The SDK's version, sent as <c>x-langfuse-sdk-version</c>.</summary>
     public static string SdkVersion { get; } =
         typeof(LangfuseTracer).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
@@ -115,7 +118,7 @@ internal sealed class TracerCoreBuilder
             processors.Add(new CaptureProcessor(capture));
         }
 
-        if (pipeline is not null)
+        if (pipeline is not null && !SkipExportQueue)
         {
             processors.Add(new ExportProcessor(pipeline));
         }
