@@ -5,6 +5,7 @@ using BenchmarkDotNet.Configs;
 using Langfuse.Agents.Internal;
 using Langfuse.Agents.Internal.Diagnostics;
 using Langfuse.Agents.Internal.Pipeline;
+using Langfuse.Agents.Internal.Tracing;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
@@ -99,14 +100,13 @@ public class ObservationLifecycleBenchmarks
     public void SetupLangfuseNoopExporter()
     {
         _variant = "Langfuse no-op exporter";
-        CreateExportingTracer();
 
-        // Stop the real pipeline and put one with a do-nothing exporter in its place (diagnostic only).
-        _tracer!.ShutdownAsync(TimeSpan.FromSeconds(5)).GetAwaiter().GetResult();
-        var flags = BindingFlags.Instance | BindingFlags.NonPublic;
-        var metrics = (LangfuseMetrics)typeof(LangfuseTracer).GetField("_metrics", flags)!.GetValue(_tracer)!;
-        var pipeline = new ExportPipeline(ExportingOptions(), new NoopBatchExporter(), metrics, NullLogger.Instance, TimeProvider.System);
-        typeof(LangfuseTracer).GetField("_pipeline", flags)!.SetValue(_tracer, pipeline);
+        // The builder's exporter seam: the real pipeline, with an exporter that does nothing (diagnostic only).
+        _tracer = new LangfuseTracer(new TracerCoreBuilder(ExportingOptions())
+        {
+            LoggerFactory = NullLoggerFactory.Instance,
+            Exporter = new NoopBatchExporter(),
+        }.Build());
         StartLangfuseParent();
     }
 
@@ -309,9 +309,9 @@ public class ObservationLifecycleBenchmarks
     /// <summary>Accepts every batch and does nothing with it.</summary>
     private sealed class NoopBatchExporter : IBatchExporter
     {
-        public Task ExportAsync(IReadOnlyList<object> batch, CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task ExportAsync(IReadOnlyList<ExportItem> batch, CancellationToken cancellationToken) => Task.CompletedTask;
 
-        public void Persist(IReadOnlyList<object> batch, DropReason reasonWithoutBuffer)
+        public void Persist(IReadOnlyList<ExportItem> batch, DropReason reasonWithoutBuffer)
         {
         }
     }

@@ -5,6 +5,7 @@ using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using Langfuse.Agents.Internal.Diagnostics;
 using Langfuse.Agents.Internal.Export;
+using Langfuse.Agents.Internal.Pipeline;
 using Langfuse.Agents.Internal.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 using OpenTelemetry;
@@ -42,6 +43,7 @@ public class OtlpEncodingBenchmarks
     private static readonly Uri OtlpUri = new("http://127.0.0.1:1/api/public/otel/v1/traces");
 
     private readonly List<LangfuseObservation> _observations = [];
+    private List<ExportItem> _items = [];
     private List<PreparedObservation> _prepared = [];
     private Activity[] _activities = [];
     private OtlpTraceEncoder? _encoder;
@@ -92,6 +94,7 @@ public class OtlpEncodingBenchmarks
 
         var preparer = new ObservationPreparer(options, NullLogger.Instance);
         _prepared = [.. _observations.Select(o => preparer.Prepare(o)!)];
+        _items = [.. _observations.Select(static o => new ExportItem(new CompletedObservation(o, o.TraceIfCreated?.Attributes)))];
         var resourceInfo = new OtlpResourceInfo("bench", instanceId, LangfuseTracer.SdkVersion);
         _encoder = new OtlpTraceEncoder(resourceInfo);
         _api = new LangfuseApiClient(_http, options.BaseUrl, options.PublicKey, options.SecretKey, TimeProvider.System);
@@ -200,7 +203,7 @@ public class OtlpEncodingBenchmarks
     }
 
     [Benchmark]
-    public Task Langfuse_ExporterExportAsync() => _exporter!.ExportAsync(_observations, CancellationToken.None);
+    public Task Langfuse_ExporterExportAsync() => _exporter!.ExportAsync(_items, CancellationToken.None);
 
     private static void SetInternal(object target, string property, object value) =>
         target.GetType().GetProperty(property, BindingFlags.Instance | BindingFlags.NonPublic)!.SetValue(target, value);

@@ -1,3 +1,4 @@
+using Langfuse.Agents.Internal.Export;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -21,13 +22,9 @@ public static class LangfuseMask
     public const int MaxDepth = 64;
 
     // The SDK's own serialization defaults, so an object masked here keeps the shape it would have had unmasked.
-    private static readonly JsonSerializerOptions DefaultOptions = new(JsonSerializerDefaults.Web)
-    {
-        ReferenceHandler = ReferenceHandler.IgnoreCycles,
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        MaxDepth = MaxDepth,
-        TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
-    };
+    // The same resolver chain too (the user's resolver, the SDK's source-generated metadata, reflection only where the
+    // runtime allows it), so masking is as trim- and AOT-safe as serializing.
+    private static readonly JsonSerializerOptions DefaultOptions = ObservationPreparer.JsonOptionsFor(null);
 
     /// <summary>
     /// A mask that applies <paramref name="mask"/> to every string leaf of a value and leaves its structure, keys,
@@ -42,7 +39,7 @@ public static class LangfuseMask
     public static Func<object?, object?> EveryString(Func<string, string?> mask, JsonSerializerOptions? serializerOptions = null)
     {
         ArgumentNullException.ThrowIfNull(mask);
-        var options = serializerOptions ?? DefaultOptions;
+        var options = serializerOptions is null ? DefaultOptions : ObservationPreparer.JsonOptionsFor(serializerOptions);
         return value => Apply(value, mask, options);
     }
 
@@ -69,8 +66,18 @@ public static class LangfuseMask
 
             // Collections, dictionaries, records, anonymous objects: as JSON first, which keeps every leaf a JSON
             // string, number or boolean, and then walked.
-            _ => Walk(JsonSerializer.SerializeToNode(value, value.GetType(), serializerOptions ?? DefaultOptions), mask, 0),
+            _ => WalkObject(value, mask, serializerOptions),
         };
+    }
+
+    private static object? WalkObject(object value, Func<string, string?> mask, JsonSerializerOptions? serializerOptions)
+    {
+        var options = serializerOptions is null ? DefaultOptions
+            : serializerOptions.IsReadOnly && serializerOptions.TypeInfoResolver is not null ? serializerOptions
+            : ObservationPreparer.JsonOptionsFor(serializerOptions);
+        return options.TryGetTypeInfo(value.GetType(), out var typeInfo)
+            ? Walk(JsonSerializer.SerializeToNode(value, typeInfo), mask, 0)
+            : ObservationPreparer.NoMetadataMarker(value.GetType()); // no metadata (trimmed or AOT): nothing to leak
     }
 
     private static JsonNode? Walk(JsonNode? node, Func<string, string?> mask, int depth)

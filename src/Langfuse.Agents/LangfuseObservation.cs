@@ -283,7 +283,10 @@ public class LangfuseObservation : IDisposable, IAsyncDisposable
         }
 
         _previousCurrent = null;
-        _tracer.OnEnded(this);
+
+        // The trace's attributes are fixed here, with the observation: what is sent no longer depends on when the
+        // batch is exported. One read of an immutable snapshot, no allocation.
+        _tracer.OnEnded(new CompletedObservation(this, TraceIfCreated?.Attributes));
     }
 
     /// <summary>Ends the observation.</summary>

@@ -144,6 +144,14 @@ public sealed class LangfuseOptions
     /// <summary>Records every completed (and sampled) observation and score in memory, for tests; works without keys.</summary>
     public LangfuseCapture? Capture { get; set; }
 
+    /// <summary>
+    /// Processors every ended observation and score passes through, in order, after sampling and before
+    /// <see cref="Capture"/> and export (see <see cref="LangfuseProcessor"/>). Code only; default none.
+    /// </summary>
+    public IList<LangfuseProcessor> Processors => _processors;
+
+    private List<LangfuseProcessor> _processors = [];
+
     /// <summary>Creates options from the process's environment variables.</summary>
     /// <returns>The options; problems are reported when a tracer is created from them.</returns>
     public static LangfuseOptions FromEnvironment() => FromEnvironment(static name => System.Environment.GetEnvironmentVariable(name));
@@ -169,6 +177,7 @@ public sealed class LangfuseOptions
         var clone = (LangfuseOptions)MemberwiseClone();
         clone.ReadingProblems = [.. ReadingProblems];
         clone.Origins = new(Origins);
+        clone._processors = [.. _processors];
         return clone;
     }
 }

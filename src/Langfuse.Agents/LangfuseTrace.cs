@@ -10,75 +10,70 @@ namespace Langfuse.Agents;
 /// </summary>
 /// <remarks>
 /// Obtain it from <see cref="LangfuseObservation.Trace"/>. Setters are thread-safe and may be called until
-/// the last observation of the trace ends; each observation carries the values current when it is exported.
+/// the last observation of the trace ends; each observation carries the values current when it ends (see
+/// <see cref="CompletedObservation.Trace"/>).
 /// </remarks>
 public sealed class LangfuseTrace
 {
-    private volatile string? _name;
-    private volatile string? _userId;
-    private volatile string? _sessionId;
-    private volatile string? _release;
-    private volatile string? _version;
-    private volatile string? _environment;
-    private volatile object? _input;
-    private volatile object? _output;
-    private volatile StrongBox<bool>? _public;
-    private string[] _tags = [];
-    private ImmutableDictionary<string, object?> _metadata = ImmutableDictionary<string, object?>.Empty;
+    // Copy-on-write: every change publishes a new immutable snapshot, so an ending observation takes the current one
+    // with a single read and what it carries can no longer change.
+    private LangfuseTraceAttributes _attributes;
 
-    internal LangfuseTrace(ulong traceIdHigh, ulong traceIdLow)
+    internal LangfuseTrace(ulong traceIdHigh, ulong traceIdLow, string? environment = null, string? release = null)
     {
         TraceIdHigh = traceIdHigh;
         TraceIdLow = traceIdLow;
+        _attributes = new LangfuseTraceAttributes(environment, release);
     }
 
     internal ulong TraceIdHigh { get; }
 
     internal ulong TraceIdLow { get; }
 
+    /// <summary>The trace-level properties now, as an immutable snapshot.</summary>
+    public LangfuseTraceAttributes Attributes => Volatile.Read(ref _attributes);
+
     /// <summary>The W3C trace id: 32 lowercase hex characters.</summary>
     public string Id => Ids.TraceIdToHex(TraceIdHigh, TraceIdLow);
 
     /// <summary>The trace's name in Langfuse's trace list (<c>langfuse.trace.name</c>).</summary>
-    public string? Name { get => _name; set => _name = value; }
+    public string? Name { get => Attributes.Name; set => Update(value, static (a, v) => a.Name = v); }
 
     /// <summary>The end user the trace belongs to (<c>langfuse.user.id</c>).</summary>
-    public string? UserId { get => _userId; set => _userId = value; }
+    public string? UserId { get => Attributes.UserId; set => Update(value, static (a, v) => a.UserId = v); }
 
     /// <summary>Groups traces into a session, for example one chat conversation (<c>langfuse.session.id</c>).</summary>
-    public string? SessionId { get => _sessionId; set => _sessionId = value; }
+    public string? SessionId { get => Attributes.SessionId; set => Update(value, static (a, v) => a.SessionId = v); }
 
     /// <summary>The release of the application (<c>langfuse.release</c>); defaults to <see cref="LangfuseOptions.Release"/>.</summary>
-    public string? Release { get => _release; set => _release = value; }
+    public string? Release { get => Attributes.Release; set => Update(value, static (a, v) => a.Release = v); }
 
     /// <summary>The version of the trace's logic, for comparing versions in Langfuse (<c>langfuse.version</c>).</summary>
-    public string? Version { get => _version; set => _version = value; }
+    public string? Version { get => Attributes.Version; set => Update(value, static (a, v) => a.Version = v); }
 
     /// <summary>The environment (<c>langfuse.environment</c>); defaults to <see cref="LangfuseOptions.Environment"/>.</summary>
-    public string? Environment { get => _environment; set => _environment = value; }
+    public string? Environment { get => Attributes.Environment; set => Update(value, static (a, v) => a.Environment = v); }
 
     /// <summary>Whether the trace can be shared by link (<c>langfuse.trace.public</c>); <see langword="null"/> leaves it unset.</summary>
-    public bool? Public
-    {
-        get => _public?.Value;
-        set => _public = value is { } v ? new StrongBox<bool>(v) : null;
-    }
+    public bool? Public { get => Attributes.Public; set => Update(value, static (a, v) => a.Public = v); }
 
     /// <summary>The trace's input as shown at the top of the trace; when unset Langfuse shows the root observation's input.</summary>
-    public object? Input { get => _input; set => _input = value; }
+    public object? Input { get => Attributes.Input; set => Update(value, static (a, v) => a.Input = v); }
 
     /// <summary>The trace's output; when unset Langfuse shows the root observation's output.</summary>
-    public object? Output { get => _output; set => _output = value; }
+    public object? Output { get => Attributes.Output; set => Update(value, static (a, v) => a.Output = v); }
 
     /// <summary>Tags for filtering traces in Langfuse (<c>langfuse.trace.tags</c>).</summary>
     public IReadOnlyList<string> Tags
     {
-        get => Volatile.Read(ref _tags);
-        set => Volatile.Write(ref _tags, value is null ? [] : [.. value.Where(static t => !string.IsNullOrEmpty(t)).Distinct(StringComparer.Ordinal)]);
+        get => Attributes.TagsArray;
+        set => Update(
+            value is null ? [] : value.Where(static t => !string.IsNullOrEmpty(t)).Distinct(StringComparer.Ordinal).ToArray(),
+            static (a, v) => a.TagsArray = v);
     }
 
     /// <summary>Trace metadata (<c>langfuse.trace.metadata</c>); set entries with <see cref="SetMetadata"/>.</summary>
-    public IReadOnlyDictionary<string, object?> Metadata => Volatile.Read(ref _metadata);
+    public IReadOnlyDictionary<string, object?> Metadata => Attributes.MetadataMap;
 
     /// <summary>Adds tags, keeping those already present.</summary>
     /// <param name="tags">The tags to add; duplicates are ignored.</param>
@@ -86,16 +81,7 @@ public sealed class LangfuseTrace
     public LangfuseTrace AddTags(params ReadOnlySpan<string> tags)
     {
         var added = tags.ToArray();
-        while (true)
-        {
-            var current = Volatile.Read(ref _tags);
-            var next = current.Concat(added.Where(static t => !string.IsNullOrEmpty(t))).Distinct(StringComparer.Ordinal).ToArray();
-            if (ReferenceEquals(Interlocked.CompareExchange(ref _tags, next, current), current))
-            {
-                break;
-            }
-        }
-
+        Update(added, static (a, v) => a.TagsArray = a.TagsArray.Concat(v.Where(static t => !string.IsNullOrEmpty(t))).Distinct(StringComparer.Ordinal).ToArray());
         return this;
     }
 
@@ -110,16 +96,33 @@ public sealed class LangfuseTrace
             return this;
         }
 
-        ImmutableInterlocked.Update(ref _metadata, static (current, kv) => current.SetItem(kv.key, kv.value), (key, value));
+        Update((key, value), static (a, kv) => a.MetadataMap = a.MetadataMap.SetItem(kv.key, kv.value));
         return this;
     }
 
-    internal string[] TagsSnapshot => Volatile.Read(ref _tags);
+    internal string[] TagsSnapshot => Attributes.TagsArray;
 
-    internal ImmutableDictionary<string, object?> MetadataSnapshot => Volatile.Read(ref _metadata);
+    internal ImmutableDictionary<string, object?> MetadataSnapshot => Attributes.MetadataMap;
 
-    private sealed class StrongBox<T>(T value)
+    /// <summary>Sets the name, session and user in one snapshot (a new trace's first values).</summary>
+    internal void Initialize(string? name, string? sessionId, string? userId) => Update((name, sessionId, userId), static (a, v) =>
     {
-        public T Value { get; } = value;
+        a.Name = v.name;
+        a.SessionId = v.sessionId;
+        a.UserId = v.userId;
+    });
+
+    private void Update<T>(T value, Action<LangfuseTraceAttributes, T> change)
+    {
+        while (true)
+        {
+            var current = Volatile.Read(ref _attributes);
+            var next = current.Copy();
+            change(next, value);
+            if (ReferenceEquals(Interlocked.CompareExchange(ref _attributes, next, current), current))
+            {
+                return;
+            }
+        }
     }
 }

@@ -1,15 +1,10 @@
 using System.Diagnostics;
-using System.Reflection;
 using Langfuse.Agents.Internal;
-using Langfuse.Agents.Internal.Configuration;
-using Langfuse.Agents.Internal.Diagnostics;
 using Langfuse.Agents.Internal.Durable;
-using Langfuse.Agents.Internal.Export;
 using Langfuse.Agents.Internal.Http;
-using Langfuse.Agents.Internal.Pipeline;
 using Langfuse.Agents.Internal.Timing;
+using Langfuse.Agents.Internal.Tracing;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Langfuse.Agents;
 
@@ -24,30 +19,10 @@ namespace Langfuse.Agents;
 public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
 {
     /// <summary>The SDK's version, sent as <c>x-langfuse-sdk-version</c>.</summary>
-    public static readonly string SdkVersion =
-        typeof(LangfuseTracer).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
-        ?? typeof(LangfuseTracer).Assembly.GetName().Version?.ToString(3)
-        ?? "0.0.0";
+    public static readonly string SdkVersion = TracerCoreBuilder.SdkVersion;
 
-    private static readonly Lock DefaultGate = new();
-    private static LangfuseTracer? s_default;
-
-    private readonly TimeProvider _timeProvider;
-    private readonly LangfuseMetrics _metrics = new();
-    private readonly ExportPipeline? _pipeline;
-    private readonly IDurableQueue? _durable;
-    private readonly DurableForwarder? _forwarder;
-    private readonly HttpClient? _ownedHttpClient;
-    private readonly StderrLoggerFactory? _ownedLoggerFactory;
-    private readonly LangfuseCapture? _capture;
-    private readonly double _sampleRate;
-    private readonly string? _environment;
-    private readonly string? _release;
-    private readonly bool _privacyMode;
-    private readonly TimeSpan _shutdownTimeout;
+    private readonly TracerCore _core;
     private int _disposed;
-    private readonly Lock _shutdownGate = new();
-    private Task<LangfuseFlushResult>? _shutdownTask;
 
     /// <summary>
     /// Creates a tracer from options. Values that cannot be used are replaced (and reported once); tracing is off only
@@ -56,7 +31,7 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
     /// <param name="options">The settings (see <see cref="LangfuseOptions.FromEnvironment()"/>).</param>
     /// <param name="loggerFactory">Where the SDK logs; without one, warnings go to standard error.</param>
     public LangfuseTracer(LangfuseOptions options, ILoggerFactory? loggerFactory = null)
-        : this(options, loggerFactory, httpClient: null, timeProvider: null)
+        : this(new TracerCoreBuilder(options) { LoggerFactory = loggerFactory }.Build())
     {
     }
 
@@ -68,124 +43,22 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
         ILangfuseApi? api = null,
         IDurableFileSystem? durableFileSystem = null,
         IdleProbe? probe = null)
+        : this(new TracerCoreBuilder(options)
+        {
+            LoggerFactory = loggerFactory,
+            HttpClient = httpClient,
+            TimeProvider = timeProvider,
+            Api = api,
+            DurableFileSystem = durableFileSystem,
+            Probe = probe,
+        }.Build())
     {
-        options = options?.Clone() ?? new LangfuseOptions();
-        _timeProvider = timeProvider ?? TimeProvider.System;
-        if (loggerFactory is null)
-        {
-            _ownedLoggerFactory = new StderrLoggerFactory(options.Debug);
-            loggerFactory = _ownedLoggerFactory;
-        }
-        else
-        {
-            // The application's logs get no stack traces from the SDK unless LANGFUSE_DEBUG asks for them.
-            loggerFactory = new QuietLoggerFactory(loggerFactory, options.Debug);
-        }
+    }
 
-        var logger = loggerFactory.CreateLogger(Log.CategoryName);
-        SettingsReport settings;
-        try
-        {
-            settings = LangfuseOptionsValidator.Normalize(options);
-        }
-        catch (Exception ex)
-        {
-            Log.LoopError(logger, ex);
-            settings = new SettingsReport([], "its settings could not be checked");
-        }
-
-        if (settings.Replaced.Count > 0)
-        {
-            Log.SettingsReplaced(logger, settings.Replaced.Count, string.Join(" | ", settings.Replaced));
-        }
-
-        _capture = options.Capture;
-        _sampleRate = double.IsFinite(options.SampleRate) ? Math.Clamp(options.SampleRate, 0, 1) : 1;
-        _environment = options.Environment;
-        _release = options.Release;
-        _privacyMode = options.PrivacyMode;
-        _shutdownTimeout = options.ShutdownTimeout;
-        ServiceName = ResolveServiceName(options.ServiceName);
-
-        try
-        {
-            if (settings.CannotWork is { } reason)
-            {
-                Log.TracingCannotWork(logger, reason);
-                return;
-            }
-
-            if (!options.TracingEnabled)
-            {
-                Log.TracingOff(logger, "LANGFUSE_TRACING_ENABLED is false");
-                return;
-            }
-
-            if (string.IsNullOrWhiteSpace(options.PublicKey) || string.IsNullOrWhiteSpace(options.SecretKey))
-            {
-                if (api is null)
-                {
-                    Log.TracingOff(logger, "LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY are not set");
-                    return;
-                }
-            }
-
-            if (api is null)
-            {
-                if (httpClient is null)
-                {
-                    _ownedHttpClient = new HttpClient(new SocketsHttpHandler
-                    {
-                        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-                        ConnectTimeout = options.Timeout,
-                    })
-                    {
-                        Timeout = Timeout.InfiniteTimeSpan, // the Polly pipeline owns timeouts
-                    };
-                    httpClient = _ownedHttpClient;
-                }
-
-                api = new LangfuseApiClient(httpClient, options.BaseUrl, options.PublicKey!, options.SecretKey!, _timeProvider);
-            }
-
-            var exportLogger = loggerFactory.CreateLogger(Log.ExportCategoryName);
-            var shutdown = new ShutdownSignal();
-            var resource = new OtlpResourceInfo(ServiceName, InstanceId, SdkVersion);
-            var sender = new ResilientSender(options, _timeProvider, _metrics, exportLogger, shutdown, probe);
-            var gate = new DeliveryGate(_timeProvider, exportLogger);
-            if (options.BufferEnabled)
-            {
-                _durable = DurableQueueFactory.Open(options, _timeProvider, loggerFactory.CreateLogger(Log.BufferCategoryName), _metrics, durableFileSystem);
-                if (_durable is { IsAvailable: true } durable)
-                {
-                    _metrics.Recovered(durable.BufferedItems);
-                    _metrics.SetBufferedSource(() => durable.BufferedItems);
-                    _forwarder = new DurableForwarder(durable, api, sender, gate, _metrics, exportLogger, _timeProvider, probe: probe);
-                }
-            }
-
-            var exporter = new LangfuseExporter(
-                api,
-                options,
-                new ObservationPreparer(options, exportLogger, _timeProvider),
-                sender,
-                resource,
-                _metrics,
-                exportLogger,
-                _timeProvider,
-                _durable,
-                gate,
-                _forwarder is { } forwarder ? forwarder.Wake : null);
-            _pipeline = new ExportPipeline(options, exporter, _metrics, exportLogger, _timeProvider, shutdown, probe);
-            _forwarder?.Start();
-            Log.TracingOn(logger, Redaction.Url(options.BaseUrl), options.IngestionProtocol, _sampleRate);
-        }
-        catch (Exception ex)
-        {
-            // Never let the SDK's own start-up break the host.
-            Log.LoopError(logger, ex);
-            _pipeline = null;
-        }
+    /// <summary>Wraps a core built by <see cref="TracerCoreBuilder"/> (the one way a tracer is made).</summary>
+    internal LangfuseTracer(TracerCore core)
+    {
+        _core = core;
     }
 
     /// <summary>
@@ -193,72 +66,28 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
     /// <c>services.AddLangfuse()</c> registered (once the host has started); otherwise one configured from environment
     /// variables, created on first use, that flushes when the process exits within <see cref="LangfuseOptions.ShutdownTimeout"/>.
     /// </summary>
-    public static LangfuseTracer Default
-    {
-        get
-        {
-            var current = Volatile.Read(ref s_default);
-            if (current is not null)
-            {
-                return current;
-            }
-
-            lock (DefaultGate)
-            {
-                if (s_default is null)
-                {
-                    var tracer = new LangfuseTracer(LangfuseOptions.FromEnvironment());
-                    AppDomain.CurrentDomain.ProcessExit += (_, _) => tracer.ShutdownOnExit();
-                    Volatile.Write(ref s_default, tracer);
-                }
-
-                return s_default;
-            }
-        }
-    }
+    public static LangfuseTracer Default => AmbientTracer.Default;
 
     /// <summary>The observation open in the current async flow, or <see langword="null"/>.</summary>
     public static LangfuseObservation? CurrentObservation => ObservationContext.Current;
 
-    /// <summary>
-    /// Makes a host's tracer the process-wide default when none exists yet, so [Observe] and code using
-    /// <see cref="Default"/> share the configured tracer instead of creating a second one from the environment.
-    /// The host flushes it; no process-exit handler is added.
-    /// </summary>
-    internal static bool TrySetDefault(LangfuseTracer tracer)
-    {
-        lock (DefaultGate)
-        {
-            if (s_default is not null)
-            {
-                return ReferenceEquals(s_default, tracer);
-            }
-
-            Volatile.Write(ref s_default, tracer);
-            return true;
-        }
-    }
+    /// <summary>Makes a host's tracer the process-wide default when none exists yet (see <see cref="AmbientTracer"/>).</summary>
+    internal static bool TrySetDefault(LangfuseTracer tracer) => AmbientTracer.TrySet(tracer);
 
     /// <summary>Forgets a default set by <see cref="TrySetDefault"/> when its host stops with it.</summary>
-    internal static void ClearDefault(LangfuseTracer tracer)
-    {
-        lock (DefaultGate)
-        {
-            if (ReferenceEquals(s_default, tracer))
-            {
-                Volatile.Write(ref s_default, null);
-            }
-        }
-    }
+    internal static void ClearDefault(LangfuseTracer tracer) => AmbientTracer.Clear(tracer);
+
+    /// <summary>The core this façade runs on.</summary>
+    internal TracerCore Core => _core;
 
     /// <summary>Whether this tracer sends to Langfuse (keys set, configuration valid, tracing enabled, not disposed).</summary>
-    public bool IsExporting => _pipeline is not null && Volatile.Read(ref _disposed) == 0;
+    public bool IsExporting => _core.Pipeline is not null && Volatile.Read(ref _disposed) == 0;
 
     /// <summary>The <c>service.name</c> this process reports.</summary>
-    public string ServiceName { get; }
+    public string ServiceName => _core.ServiceName;
 
     /// <summary>The <c>service.instance.id</c> of this tracer: unique per process run.</summary>
-    public string InstanceId { get; } = Guid.NewGuid().ToString();
+    public string InstanceId => _core.InstanceId;
 
     /// <summary>
     /// Starts a new trace: its root observation (a span) becomes the current observation, and the trace gets
@@ -273,10 +102,8 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
     {
         var (high, low) = Ids.NewTraceId();
         var trace = CreateTrace(high, low);
-        trace.Name = name;
-        trace.SessionId = sessionId;
-        trace.UserId = userId;
-        var lineage = new ObservationLineage(high, low, Ids.NewSpanId(), 0, false, Ids.IsSampled(high, low, _sampleRate), Root: null, trace);
+        trace.Initialize(name, sessionId, userId);
+        var lineage = new ObservationLineage(high, low, Ids.NewSpanId(), 0, false, Ids.IsSampled(high, low, _core.SampleRate), Root: null, trace);
         var root = Create(ObservationType.Span, name, lineage);
         root.Input = input;
         root.MakeCurrent();
@@ -418,7 +245,7 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
     public LangfuseScore? ScoreTrace(string traceId, string name, ScoreValue value, string? comment = null, string? observationId = null, IReadOnlyDictionary<string, object?>? metadata = null) =>
         string.IsNullOrWhiteSpace(traceId)
             ? null
-            : RecordScore(name, value, comment, traceId, observationId, null, metadata, Ids.IsSampled(traceId, _sampleRate));
+            : RecordScore(name, value, comment, traceId, observationId, null, metadata, Ids.IsSampled(traceId, _core.SampleRate));
 
     /// <summary>Scores a session (all traces that share a session id).</summary>
     /// <param name="sessionId">The session id.</param>
@@ -438,7 +265,7 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
     /// time. <see cref="LangfuseFlushResult.AllDelivered"/> is true only when everything reached Langfuse.
     /// </returns>
     public Task<LangfuseFlushResult> FlushAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
-        _pipeline?.FlushAsync(timeout ?? TimeSpan.FromSeconds(10), cancellationToken) ?? Task.FromResult(new LangfuseFlushResult { Completed = true });
+        _core.Pipeline?.FlushAsync(timeout ?? TimeSpan.FromSeconds(10), cancellationToken) ?? Task.FromResult(new LangfuseFlushResult { Completed = true });
 
     /// <summary>Stops accepting new items and sends what is queued, within <paramref name="timeout"/>. Never throws.</summary>
     /// <param name="timeout">The time budget; default <see cref="LangfuseOptions.ShutdownTimeout"/>.</param>
@@ -446,17 +273,11 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
     /// What became of the queued items (delivered, kept on disk, dropped) and whether that finished within the budget.
     /// What waited on disk from before is then sent with the rest of the budget; it is not in the counts.
     /// </returns>
-    public Task<LangfuseFlushResult> ShutdownAsync(TimeSpan? timeout = null)
-    {
-        lock (_shutdownGate)
-        {
-            return _shutdownTask ??= ShutdownCoreAsync(timeout ?? _shutdownTimeout);
-        }
-    }
+    public Task<LangfuseFlushResult> ShutdownAsync(TimeSpan? timeout = null) => _core.Shutdown.RunAsync(timeout);
 
     /// <summary>A snapshot of the counters published on the <c>Langfuse.Agents</c> meter.</summary>
     /// <returns>The counters now.</returns>
-    public LangfuseStatistics GetStatistics() => _metrics.Snapshot();
+    public LangfuseStatistics GetStatistics() => _core.Metrics.Snapshot();
 
     /// <summary>Flushes within <see cref="LangfuseOptions.ShutdownTimeout"/> and releases resources.</summary>
     public void Dispose()
@@ -466,16 +287,8 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
             return;
         }
 
-        try
-        {
-            Task.Run(() => ShutdownAsync()).Wait(_shutdownTimeout + TimeSpan.FromSeconds(1));
-        }
-        catch (Exception)
-        {
-            // Shutdown never throws by design; this only guards the wait itself.
-        }
-
-        Release();
+        _core.Shutdown.WaitOnExit();
+        _core.ReleaseResources();
     }
 
     /// <summary>Flushes within <see cref="LangfuseOptions.ShutdownTimeout"/> and releases resources.</summary>
@@ -488,42 +301,13 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
         }
 
         await ShutdownAsync().ConfigureAwait(false);
-        Release();
+        _core.ReleaseResources();
     }
 
-    internal DateTimeOffset Now() => _timeProvider.GetUtcNow();
+    internal DateTimeOffset Now() => _core.Now();
 
     /// <summary>Whether privacy mode is on: text stays out of what leaves the process, baggage included.</summary>
-    internal bool PrivacyMode => _privacyMode;
-
-    /// <summary>
-    /// Sends what is queued, then (with what is left of the budget) what waits on disk, so a short run with a small
-    /// backlog leaves nothing behind when Langfuse is up; when it is down, what was not sent stays on disk.
-    /// </summary>
-    private async Task<LangfuseFlushResult> ShutdownCoreAsync(TimeSpan budget)
-    {
-        if (_pipeline is null)
-        {
-            return new LangfuseFlushResult { Completed = true };
-        }
-
-        var started = _timeProvider.GetTimestamp();
-        var result = await _pipeline.ShutdownAsync(budget).ConfigureAwait(false);
-        if (_forwarder is not null)
-        {
-            var left = budget - _timeProvider.GetElapsedTime(started);
-            if (left > TimeSpan.Zero && _durable is { Stats.Records: > 0 })
-            {
-                await _forwarder.DrainAsync(left).ConfigureAwait(false);
-            }
-
-            await _forwarder.DisposeAsync().ConfigureAwait(false);
-        }
-
-        _durable?.Dispose();
-        return result;
-    }
-
+    internal bool PrivacyMode => _core.PrivacyMode;
 
     internal LangfuseScore? RecordScore(
         string name,
@@ -554,167 +338,30 @@ public sealed class LangfuseTracer : IDisposable, IAsyncDisposable
             ObservationId = traceId is null ? null : observationId,
             SessionId = sessionId,
             Metadata = metadata,
-            Environment = _environment,
+            Environment = _core.Environment,
         };
 
-        if (!sampled)
-        {
-            if (_pipeline is not null)
-            {
-                _metrics.Dropped(DropReason.SampledOut);
-            }
-
-            return score;
-        }
-
-        _capture?.Add(score);
-        _pipeline?.TryEnqueue(score, score.EstimatedBytes);
+        _core.OnScore(score, sampled);
         return score;
     }
 
-    internal void OnEnded(LangfuseObservation observation)
-    {
-        _metrics.Ended();
-        if (!observation.IsSampled)
-        {
-            if (_pipeline is not null)
-            {
-                _metrics.Dropped(DropReason.SampledOut);
-            }
+    internal void OnEnded(in CompletedObservation observation) => _core.OnEnded(in observation);
 
-            return;
-        }
+    internal LangfuseTrace CreateTrace(ulong high, ulong low) => _core.CreateTrace(high, low);
 
-        _capture?.Add(observation);
-        _pipeline?.TryEnqueue(observation, observation.EstimateBytes());
-    }
+    private LangfuseObservation CreateChild(string name, ObservationType type, LangfuseObservation? parent) =>
+        Create(type, name, _core.ChildLineage(parent));
 
-    internal LangfuseTrace CreateTrace(ulong high, ulong low) => new(high, low) { Environment = _environment, Release = _release };
-
-    private LangfuseObservation CreateChild(string name, ObservationType type, LangfuseObservation? parent)
-    {
-        parent ??= ObservationContext.Current;
-        if (parent is not null)
-        {
-            return Create(type, name, new ObservationLineage(
-                parent.TraceIdHigh, parent.TraceIdLow, Ids.NewSpanId(), parent.SpanId, false, parent.IsSampled, parent.Root, Trace: null));
-        }
-
-        if (ObservationContext.RemoteParent is { IsValid: true } remote)
-        {
-            return CreateRemoteChild(name, type, remote);
-        }
-
-        if (Activity.Current is { IdFormat: ActivityIdFormat.W3C } activity
-            && Ids.TryParseTraceId(activity.TraceId.ToHexString(), out var traceHigh, out var traceLow))
-        {
-            // Join the Activity's trace, but never parent on an Activity: Langfuse does not receive Activities, so that
-            // parent would be missing. The outermost Activity of this process either continues a span of another process
-            // (the inbound traceparent, which that process sends) or started the trace here (we become its root).
-            var origin = activity;
-            while (origin.Parent is { } parentActivity)
-            {
-                origin = parentActivity;
-            }
-
-            if (origin.ParentSpanId != default && Ids.TryParseSpanId(origin.ParentSpanId.ToHexString(), out var remoteSpan))
-            {
-                // The caller's W3C sampled flag wins, so a trace is kept or dropped whole.
-                var sampled = origin.ActivityTraceFlags.HasFlag(ActivityTraceFlags.Recorded);
-                return Create(type, name, new ObservationLineage(traceHigh, traceLow, Ids.NewSpanId(), remoteSpan, true, sampled, Root: null, Trace: null));
-            }
-
-            return Create(type, name, new ObservationLineage(
-                traceHigh, traceLow, Ids.NewSpanId(), 0, false, Ids.IsSampled(traceHigh, traceLow, _sampleRate), Root: null, Trace: null));
-        }
-
-        var (high, low) = Ids.NewTraceId();
-        return Create(type, name, new ObservationLineage(high, low, Ids.NewSpanId(), 0, false, Ids.IsSampled(high, low, _sampleRate), Root: null, Trace: null));
-    }
-
-    private LangfuseObservation CreateRemoteChild(string name, ObservationType type, in LangfuseTraceContext remote)
-    {
-        // What the caller propagated wins over this process's defaults (as in Langfuse's Python SDK): one trace, one
-        // name, release and environment, whichever process an observation comes from. Code here may still change them.
-        LangfuseTrace? trace = null;
-        if (remote.SessionId is not null || remote.UserId is not null || remote.TraceName is not null || remote.Tags is { Count: > 0 }
-            || remote.Version is not null || remote.Release is not null || remote.Environment is not null || remote.Metadata is { Count: > 0 })
-        {
-            trace = CreateTrace(remote.TraceIdHigh, remote.TraceIdLow);
-            trace.SessionId = remote.SessionId;
-            trace.UserId = remote.UserId;
-            trace.Name = remote.TraceName;
-            trace.Version = remote.Version;
-            trace.Release = remote.Release ?? trace.Release;
-            trace.Environment = remote.Environment ?? trace.Environment;
-            if (remote.Tags is { Count: > 0 } tags)
-            {
-                trace.Tags = tags;
-            }
-
-            if (remote.Metadata is { } metadata)
-            {
-                foreach (var (key, value) in metadata)
-                {
-                    trace.SetMetadata(key, value);
-                }
-            }
-        }
-
-        return Create(type, name, new ObservationLineage(
-            remote.TraceIdHigh, remote.TraceIdLow, Ids.NewSpanId(), remote.ParentSpanId, true, remote.IsSampled, Root: null, trace));
-    }
+    private LangfuseObservation CreateRemoteChild(string name, ObservationType type, in LangfuseTraceContext remote) =>
+        Create(type, name, _core.RemoteLineage(remote));
 
     private LangfuseObservation Create(ObservationType type, string name, in ObservationLineage lineage)
     {
-        _metrics.Started();
+        _core.Metrics.Started();
         name = string.IsNullOrEmpty(name) ? type.ToString().ToLowerInvariant() : name;
         var now = Now();
         return type is ObservationType.Generation or ObservationType.Embedding
             ? new LangfuseGeneration(this, type, name, lineage, now)
             : new LangfuseObservation(this, type, name, lineage, now);
-    }
-
-    private void ShutdownOnExit()
-    {
-        try
-        {
-            Task.Run(() => ShutdownAsync()).Wait(_shutdownTimeout + TimeSpan.FromSeconds(1));
-        }
-        catch (Exception)
-        {
-            // The process is exiting; there is nobody left to tell.
-        }
-    }
-
-    private void Release()
-    {
-        _ownedHttpClient?.Dispose();
-        _ownedLoggerFactory?.Dispose();
-        _metrics.Dispose();
-    }
-
-    private sealed class RemoteParentScope(LangfuseTraceContext previous) : IDisposable
-    {
-        private int _disposed;
-
-        public void Dispose()
-        {
-            if (Interlocked.Exchange(ref _disposed, 1) == 0)
-            {
-                ObservationContext.RemoteParent = previous;
-            }
-        }
-    }
-
-    private static string ResolveServiceName(string? configured)
-    {
-        if (!string.IsNullOrWhiteSpace(configured))
-        {
-            return configured;
-        }
-
-        var entry = Assembly.GetEntryAssembly()?.GetName().Name;
-        return string.IsNullOrEmpty(entry) ? "unknown_service:dotnet" : entry;
     }
 }

@@ -65,7 +65,7 @@ public static class LangfuseDecisionExtensions
         var options = new JsonArray();
         foreach (var candidate in candidates ?? [])
         {
-            options.Add(JsonValue.Create(candidate));
+            options.Add((JsonNode?)JsonValue.Create(candidate)); // the non-generic overload: trim- and AOT-safe
         }
 
         var valid = confidence is >= 0 and <= 1 ? confidence : null; // rejects NaN as well

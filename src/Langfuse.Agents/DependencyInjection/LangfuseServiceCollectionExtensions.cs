@@ -1,6 +1,7 @@
 using Langfuse.Agents;
 using Langfuse.Agents.Internal.Configuration;
 using Langfuse.Agents.Internal.Http;
+using Langfuse.Agents.Internal.Tracing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -74,11 +75,14 @@ public static class LangfuseServiceCollectionExtensions
         // The framework logs four Information lines per request (and a stack trace per failed attempt) for every named
         // client; the SDK's own requests are its business, reported by its own outage lines instead.
         services.AddHttpClient(LangfuseApiClient.HttpClientName, client => client.Timeout = Timeout.InfiniteTimeSpan).RemoveAllLoggers();
+        // The same builder as `new LangfuseTracer(options)`, with the host's logging, clock and named HttpClient.
         services.TryAddSingleton(static provider => new LangfuseTracer(
-            provider.GetRequiredService<IOptions<LangfuseOptions>>().Value,
-            provider.GetService<ILoggerFactory>(),
-            provider.GetRequiredService<IHttpClientFactory>().CreateClient(LangfuseApiClient.HttpClientName),
-            provider.GetService<TimeProvider>()));
+            new TracerCoreBuilder(provider.GetRequiredService<IOptions<LangfuseOptions>>().Value)
+            {
+                LoggerFactory = provider.GetService<ILoggerFactory>(),
+                HttpClient = provider.GetRequiredService<IHttpClientFactory>().CreateClient(LangfuseApiClient.HttpClientName),
+                TimeProvider = provider.GetService<TimeProvider>(),
+            }.Build()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, LangfuseHostedService>());
     }
 

@@ -180,10 +180,10 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
             o.MaxQueueSize = 3;
         });
         _exporter.Block();
-        pipeline.TryEnqueue("item-0", 10).ShouldBeTrue();
+        pipeline.TryEnqueue(Item("item-0"), 10).ShouldBeTrue();
         await _exporter.WaitForStartedAsync(1); // the reader is stuck with item-0; the queue is empty again
 
-        var accepted = await Task.Run(() => Enumerable.Range(1, 5).Select(i => pipeline.TryEnqueue($"item-{i}", 10)).ToList())
+        var accepted = await Task.Run(() => Enumerable.Range(1, 5).Select(i => pipeline.TryEnqueue(Item($"item-{i}"), 10)).ToList())
             .WaitAsync(RealTimeGuard); // a blocking TryEnqueue would trip this guard
 
         accepted.ShouldBe([true, true, true, false, false]);
@@ -205,14 +205,14 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
             o.MaxQueueBytes = 1_000;
         });
         _exporter.Block();
-        pipeline.TryEnqueue("item-0", 300).ShouldBeTrue();
+        pipeline.TryEnqueue(Item("item-0"), 300).ShouldBeTrue();
         await _exporter.WaitForStartedAsync(1);
 
-        pipeline.TryEnqueue("item-1", 300).ShouldBeTrue();
-        pipeline.TryEnqueue("item-2", 300).ShouldBeTrue();
-        pipeline.TryEnqueue("item-3", 300).ShouldBeTrue();
-        pipeline.TryEnqueue("too-much", 300).ShouldBeFalse("1,200 queued bytes would exceed 1,000");
-        pipeline.TryEnqueue("item-4", 100).ShouldBeTrue("a smaller item still fits");
+        pipeline.TryEnqueue(Item("item-1"), 300).ShouldBeTrue();
+        pipeline.TryEnqueue(Item("item-2"), 300).ShouldBeTrue();
+        pipeline.TryEnqueue(Item("item-3"), 300).ShouldBeTrue();
+        pipeline.TryEnqueue(Item("too-much"), 300).ShouldBeFalse("1,200 queued bytes would exceed 1,000");
+        pipeline.TryEnqueue(Item("item-4"), 100).ShouldBeTrue("a smaller item still fits");
 
         _metrics.DroppedCount(DropReason.QueueFull).ShouldBe(1);
         _exporter.Release();
@@ -232,7 +232,7 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
 
         for (var round = 0; round < 3; round++)
         {
-            pipeline.TryEnqueue($"round-{round}", 900).ShouldBeTrue($"round {round}: the previous round's bytes were released");
+            pipeline.TryEnqueue(Item($"round-{round}"), 900).ShouldBeTrue($"round {round}: the previous round's bytes were released");
             (await pipeline.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard)).Completed.ShouldBeTrue();
         }
 
@@ -255,7 +255,7 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
         inTime.ShouldBe(new LangfuseFlushResult { Delivered = 5, Completed = true });
         _exporter.Items.Count.ShouldBe(5);
         pipeline.Pending.ShouldBe(0);
-        pipeline.TryEnqueue("late", 10).ShouldBeFalse();
+        pipeline.TryEnqueue(Item("late"), 10).ShouldBeFalse();
         _metrics.DroppedCount(DropReason.Shutdown).ShouldBe(1);
         _exporter.Items.ShouldNotContain("late");
         (await pipeline.FlushAsync(TimeSpan.FromSeconds(1)).WaitAsync(RealTimeGuard)).Completed.ShouldBeTrue("flush after shutdown has nothing left to do");
@@ -316,8 +316,8 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
         var pipeline = Create(o => o.FlushAt = 1);
         _exporter.ThrowOn("poison");
 
-        pipeline.TryEnqueue("poison", 10).ShouldBeTrue();
-        pipeline.TryEnqueue("item-1", 10).ShouldBeTrue();
+        pipeline.TryEnqueue(Item("poison"), 10).ShouldBeTrue();
+        pipeline.TryEnqueue(Item("item-1"), 10).ShouldBeTrue();
         (await pipeline.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard)).Completed.ShouldBeTrue();
 
         _exporter.Items.ShouldBe(["item-1"]);
@@ -335,11 +335,11 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
         });
         _exporter.RejectWhere(item => item.StartsWith("bad", StringComparison.Ordinal));
         _exporter.Block();
-        pipeline.TryEnqueue("item-0", 10).ShouldBeTrue();
-        pipeline.TryEnqueue("bad-1", 10).ShouldBeTrue();
+        pipeline.TryEnqueue(Item("item-0"), 10).ShouldBeTrue();
+        pipeline.TryEnqueue(Item("bad-1"), 10).ShouldBeTrue();
         await _exporter.WaitForStartedAsync(1);
         var offered = new[] { "item-2", "bad-3", "item-4", "item-5", "full-6", "full-7" };
-        var accepted = offered.Count(item => pipeline.TryEnqueue(item, 10));
+        var accepted = offered.Count(item => pipeline.TryEnqueue(Item(item), 10));
         _exporter.Release();
 
         (await pipeline.FlushAsync(TimeSpan.FromSeconds(10)).WaitAsync(RealTimeGuard)).Completed.ShouldBeTrue();
@@ -362,7 +362,7 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
         EnqueueItems(pipeline, 2);
         (await pipeline.ShutdownAsync(TimeSpan.FromSeconds(5)).WaitAsync(RealTimeGuard)).Completed.ShouldBeTrue();
 
-        pipeline.TryEnqueue("late", 10).ShouldBeFalse();
+        pipeline.TryEnqueue(Item("late"), 10).ShouldBeFalse();
 
         _metrics.Snapshot().Dropped[DropReason.Shutdown].ShouldBe(1);
         AssertAccounting(enqueued: 3);
@@ -381,7 +381,7 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
     {
         for (var i = 0; i < count; i++)
         {
-            pipeline.TryEnqueue($"item-{i}", bytes).ShouldBeTrue();
+            pipeline.TryEnqueue(Item($"item-{i}"), bytes).ShouldBeTrue();
         }
     }
 
@@ -391,6 +391,9 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
         stats.Enqueued.ShouldBe(enqueued, stats.ToString());
         stats.ShouldBeBalanced();
     }
+
+    /// <summary>A typed queue item named <paramref name="name"/> (a score whose id is the name), for these tests.</summary>
+    private static ExportItem Item(string name) => new(new LangfuseScore(name, name, 1, DateTimeOffset.UnixEpoch));
 
     /// <summary>
     /// Records every batch, counts its items through <see cref="LangfuseMetrics"/> as the real exporter does, and
@@ -452,19 +455,19 @@ public sealed class ExportPipelineTests : IAsyncLifetime, IDisposable
         /// <summary>Items shutdown handed over to keep: this fake has no buffer, so they are dropped as told.</summary>
         public List<string> Persisted { get; } = [];
 
-        public void Persist(IReadOnlyList<object> batch, DropReason reasonWithoutBuffer)
+        public void Persist(IReadOnlyList<ExportItem> batch, DropReason reasonWithoutBuffer)
         {
             lock (Persisted)
             {
-                Persisted.AddRange(batch.Cast<string>());
+                Persisted.AddRange(batch.Select(static i => i.Score!.Id));
             }
 
             metrics.Dropped(reasonWithoutBuffer, batch.Count);
         }
 
-        public async Task ExportAsync(IReadOnlyList<object> batch, CancellationToken cancellationToken)
+        public async Task ExportAsync(IReadOnlyList<ExportItem> batch, CancellationToken cancellationToken)
         {
-            var items = batch.Cast<string>().ToList(); // the pipeline reuses its list once this returns
+            var items = batch.Select(static i => i.Score!.Id).ToList(); // the pipeline reuses its list once this returns
             Task gate;
             bool ignoreCancellation;
             lock (_lock)

@@ -70,7 +70,7 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
     /// <summary>True once observations go as batch events (configured, or after the OTLP endpoint answered 404).</summary>
     public bool UsesLegacyProtocol => _useLegacy;
 
-    public async Task ExportAsync(IReadOnlyList<object> batch, CancellationToken cancellationToken)
+    public async Task ExportAsync(IReadOnlyList<ExportItem> batch, CancellationToken cancellationToken)
     {
         var (observations, scores) = Prepare(batch);
         if (_writeAhead || _gate?.IsPaused == true)
@@ -97,7 +97,7 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
     /// Writes items straight to the on-disk buffer without trying to send them (shutdown ran out of time). Counted
     /// as buffered, or dropped as <paramref name="reasonWithoutBuffer"/> when there is no buffer.
     /// </summary>
-    public void Persist(IReadOnlyList<object> batch, DropReason reasonWithoutBuffer)
+    public void Persist(IReadOnlyList<ExportItem> batch, DropReason reasonWithoutBuffer)
     {
         var (observations, scores) = Prepare(batch);
         Persist(observations, scores, "shutdown", reasonWithoutBuffer);
@@ -109,7 +109,7 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
         _legacy.Dispose();
     }
 
-    private (List<PreparedObservation> Observations, List<PreparedScore> Scores) Prepare(IReadOnlyList<object> batch)
+    private (List<PreparedObservation> Observations, List<PreparedScore> Scores) Prepare(IReadOnlyList<ExportItem> batch)
     {
         var observations = new List<PreparedObservation>(batch.Count);
         var scores = new List<PreparedScore>();
@@ -117,25 +117,25 @@ internal sealed class LangfuseExporter : IBatchExporter, IDisposable
         {
             try
             {
-                switch (item)
+                if (item.Observation is not null)
                 {
-                    case LangfuseObservation observation:
-                        if (_preparer.Prepare(observation) is { } prepared)
-                        {
-                            observations.Add(prepared);
-                        }
-                        else
-                        {
-                            _metrics.Dropped(DropReason.TooLarge);
-                        }
-
-                        break;
-                    case LangfuseScore score:
-                        scores.Add(_preparer.Prepare(score));
-                        break;
-                    default:
-                        _metrics.Dropped(DropReason.Rejected);
-                        break;
+                    // With the trace attributes it carried when it ended, not the trace's attributes now.
+                    if (_preparer.Prepare(item.Completed) is { } prepared)
+                    {
+                        observations.Add(prepared);
+                    }
+                    else
+                    {
+                        _metrics.Dropped(DropReason.TooLarge);
+                    }
+                }
+                else if (item.Score is { } score)
+                {
+                    scores.Add(_preparer.Prepare(score));
+                }
+                else
+                {
+                    _metrics.Dropped(DropReason.Rejected);
                 }
             }
             catch (Exception ex)

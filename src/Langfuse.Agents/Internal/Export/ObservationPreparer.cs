@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
@@ -41,7 +42,6 @@ internal sealed class ObservationPreparer
         ReferenceHandler = ReferenceHandler.IgnoreCycles,
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         MaxDepth = 64,
-        TypeInfoResolver = new DefaultJsonTypeInfoResolver(),
     };
 
     private readonly Func<object?, object?>? _mask;
@@ -55,14 +55,16 @@ internal sealed class ObservationPreparer
     private readonly ArrayBufferWriter<byte> _buffer = new(1024);
 
     public ObservationPreparer(LangfuseOptions options, ILogger logger, TimeProvider? timeProvider = null)
+        : this(options, logger, timeProvider, JsonSerializer.IsReflectionEnabledByDefault)
+    {
+    }
+
+    // allowReflection false serializes as a trimmed or NativeAOT app does (tests of that path under the JIT).
+    internal ObservationPreparer(LangfuseOptions options, ILogger logger, TimeProvider? timeProvider, bool allowReflection)
     {
         _mask = options.Mask;
         _privacyMode = options.PrivacyMode;
-        _jsonOptions = options.JsonSerializerOptions ?? DefaultJsonOptions;
-        if (_jsonOptions.TypeInfoResolver is null)
-        {
-            _jsonOptions = new JsonSerializerOptions(_jsonOptions) { TypeInfoResolver = new DefaultJsonTypeInfoResolver() };
-        }
+        _jsonOptions = JsonOptionsFor(options.JsonSerializerOptions, allowReflection);
 
         _maxEventBytes = options.MaxEventBytes;
         _defaultEnvironment = options.Environment;
@@ -71,10 +73,56 @@ internal sealed class ObservationPreparer
         _maskFailures = new MaskFailureReport(logger, timeProvider ?? TimeProvider.System);
     }
 
-    /// <summary>Prepares one observation, or returns null when it cannot be made to fit (counted by the caller).</summary>
-    public PreparedObservation? Prepare(LangfuseObservation observation)
+    /// <summary>
+    /// The options user values are serialized with: the user's (or the SDK's defaults) on a copy, so the caller's instance
+    /// is never locked, whose resolver chain puts the user's resolver first, then the SDK's source-generated metadata for
+    /// the values it writes itself, then reflection only where the runtime allows it (not under trimming or NativeAOT).
+    /// </summary>
+    internal static JsonSerializerOptions JsonOptionsFor(JsonSerializerOptions? user) =>
+        JsonOptionsFor(user, JsonSerializer.IsReflectionEnabledByDefault);
+
+    /// <summary>As <see cref="JsonOptionsFor(JsonSerializerOptions?)"/>; <paramref name="allowReflection"/> false is what trimmed and NativeAOT apps get.</summary>
+    internal static JsonSerializerOptions JsonOptionsFor(JsonSerializerOptions? user, bool allowReflection)
     {
-        var trace = observation.TraceIfCreated; // null: nobody set trace-level properties, so only defaults apply
+        var options = new JsonSerializerOptions(user ?? DefaultJsonOptions);
+        var chain = new List<IJsonTypeInfoResolver>(3);
+        if (user?.TypeInfoResolver is { } own)
+        {
+            chain.Add(own);
+        }
+
+        chain.Add(ValueJsonContext.Default);
+        if (allowReflection && ReflectionResolver() is { } reflection)
+        {
+            chain.Add(reflection);
+        }
+
+        options.TypeInfoResolver = JsonTypeInfoResolver.Combine([.. chain]);
+        options.MakeReadOnly();
+        return options;
+    }
+
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only when JsonSerializer.IsReflectionEnabledByDefault, i.e. not trimmed.")]
+    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Only when JsonSerializer.IsReflectionEnabledByDefault, i.e. not NativeAOT.")]
+    private static DefaultJsonTypeInfoResolver? ReflectionResolver() =>
+        JsonSerializer.IsReflectionEnabledByDefault ? new DefaultJsonTypeInfoResolver() : null;
+
+    /// <summary>What a value without JSON metadata becomes (under trimming or NativeAOT): an explicit marker, never <c>{}</c>.</summary>
+    internal static string NoMetadataMarker(Type type) =>
+        $"<unserializable {type.Name}: no JSON metadata; add its JsonSerializerContext to LangfuseOptions.JsonSerializerOptions.TypeInfoResolver>";
+
+    /// <summary>Prepares an observation with its trace's attributes as they are now (tests and benchmarks).</summary>
+    public PreparedObservation? Prepare(LangfuseObservation observation) =>
+        Prepare(new CompletedObservation(observation, observation.TraceIfCreated?.Attributes));
+
+    /// <summary>
+    /// Prepares one ended observation with the trace attributes it carried when it ended, or returns null when it
+    /// cannot be made to fit (counted by the caller).
+    /// </summary>
+    public PreparedObservation? Prepare(in CompletedObservation completed)
+    {
+        var observation = completed.Observation;
+        var trace = completed.Trace; // null: nobody set trace-level properties, so only defaults apply
         var generation = observation as LangfuseGeneration;
         var privacy = _privacyMode; // free text is never serialized (nor masked) in privacy mode, so it cannot leak
         var (input, inputPlain) = privacy ? default : Value(observation.Input, masked: true);
@@ -88,7 +136,7 @@ internal sealed class ObservationPreparer
             (traceOutput, traceOutputPlain) = Value(trace.Output, masked: true);
         }
 
-        var traceMetadata = trace is null || trace.MetadataSnapshot.IsEmpty || privacy ? null : Value(trace.MetadataSnapshot, masked: true).Json;
+        var traceMetadata = trace is null || trace.MetadataMap.IsEmpty || privacy ? null : Value(trace.MetadataMap, masked: true).Json;
         RecordedException? exception = null;
         if (observation.Exception is { } ex)
         {
@@ -131,7 +179,7 @@ internal sealed class ObservationPreparer
             TraceName = trace?.Name,
             UserId = trace?.UserId,
             SessionId = trace?.SessionId,
-            Tags = trace?.TagsSnapshot is { Length: > 0 } tags ? tags : null,
+            Tags = trace?.TagsArray is { Length: > 0 } tags ? tags : null,
             TraceMetadata = traceMetadata,
             TracePublic = trace?.Public,
             Release = trace?.Release ?? _defaultRelease,
@@ -433,7 +481,9 @@ internal sealed class ObservationPreparer
 
         try
         {
-            return (JsonSerializer.Serialize(value, value.GetType(), _jsonOptions), false);
+            return _jsonOptions.TryGetTypeInfo(value.GetType(), out var typeInfo)
+                ? (JsonSerializer.Serialize(value, typeInfo), false)
+                : (NoMetadataMarker(value.GetType()), true);
         }
         catch (Exception ex) when (ex is NotSupportedException or InvalidOperationException or JsonException or ArgumentException)
         {
@@ -506,7 +556,17 @@ internal sealed class ObservationPreparer
             case decimal m: writer.WriteNumberValue(m); break;
             case JsonElement element: element.WriteTo(writer); break;
             case JsonNode node: node.WriteTo(writer, _jsonOptions); break;
-            default: JsonSerializer.Serialize(writer, value, value.GetType(), _jsonOptions); break;
+            default:
+                if (_jsonOptions.TryGetTypeInfo(value.GetType(), out var typeInfo))
+                {
+                    JsonSerializer.Serialize(writer, value, typeInfo);
+                }
+                else
+                {
+                    writer.WriteStringValue(NoMetadataMarker(value.GetType()));
+                }
+
+                break;
         }
     }
 

@@ -77,7 +77,7 @@ internal sealed class ExportPipeline : IAsyncDisposable
     public long Pending => Volatile.Read(ref _queued.Value) + Volatile.Read(ref _inFlight);
 
     /// <summary>Offers an item; false (and counted) when it was dropped. Never blocks, never throws.</summary>
-    public bool TryEnqueue(object item, int estimatedBytes)
+    public bool TryEnqueue(in ExportItem item, int estimatedBytes)
     {
         if (Volatile.Read(ref _shutdown) != 0)
         {
@@ -231,7 +231,7 @@ internal sealed class ExportPipeline : IAsyncDisposable
 
     private async Task RunLoopAsync()
     {
-        var batch = new List<object>(Math.Min(_flushAt, 1024));
+        var batch = new List<ExportItem>(Math.Min(_flushAt, 1024));
         DateTimeOffset? deadline = null;
         while (!_stopping.IsCancellationRequested)
         {
@@ -309,7 +309,7 @@ internal sealed class ExportPipeline : IAsyncDisposable
         }
     }
 
-    private async Task DrainAndExportAsync(List<object> batch)
+    private async Task DrainAndExportAsync(List<ExportItem> batch)
     {
         long bytes = 0;
         batch.Clear();
@@ -332,7 +332,7 @@ internal sealed class ExportPipeline : IAsyncDisposable
         batch.Clear();
     }
 
-    private async Task ExportAsync(List<object> batch)
+    private async Task ExportAsync(List<ExportItem> batch)
     {
         var started = _timeProvider.GetTimestamp();
         try
@@ -391,7 +391,7 @@ internal sealed class ExportPipeline : IAsyncDisposable
     /// <summary>What shutdown could not send goes to the exporter's buffer (local and quick), within a short grace.</summary>
     private async Task PersistAbandonedAsync()
     {
-        var abandoned = new List<object>();
+        var abandoned = new List<ExportItem>();
         long bytes = 0;
         while (_queue.TryDequeue(out var entry))
         {
@@ -486,5 +486,5 @@ internal sealed class ExportPipeline : IAsyncDisposable
         }
     }
 
-    private readonly record struct Entry(object Item, int Bytes);
+    private readonly record struct Entry(ExportItem Item, int Bytes);
 }
