@@ -190,6 +190,9 @@ internal sealed class DurableForwarder : IAsyncDisposable
                         Answer(eligible, true);
                         await WaitAsync(IdlePoll).ConfigureAwait(false);
                         break;
+                    case SegmentOutcome.Paused:
+                        Answer(eligible, false);
+                        continue; // the loop's top waits out the pause
                     case SegmentOutcome.Failed:
                         Answer(eligible, false);
                         await WaitAsync(_sender.Policy.NextRoundDelay(_failures++)).ConfigureAwait(false);
@@ -226,6 +229,7 @@ internal sealed class DurableForwarder : IAsyncDisposable
 
         var round = new RoundStats();
         var stop = false;
+        var paused = false;
         try
         {
             var pieces = new List<Piece>();
@@ -243,6 +247,15 @@ internal sealed class DurableForwarder : IAsyncDisposable
             var next = 0;
             while (next < pieces.Count && !stop)
             {
+                // The exporter may have been answered 401/403 after this loop last looked: it pauses the gate before
+                // it writes the batch to disk and wakes this loop, so the segment it wrote can be in this round. Look
+                // again before every request, so a pause sends nothing more (the rest is kept as it is).
+                if (_gate.IsPaused)
+                {
+                    paused = stop = true;
+                    break;
+                }
+
                 var group = NextGroup(pieces, ref next);
                 stop = await DeliverAsync(group, round).ConfigureAwait(false);
                 if (!stop)
@@ -274,7 +287,7 @@ internal sealed class DurableForwarder : IAsyncDisposable
         }
 
         Summarize(round);
-        return stop ? SegmentOutcome.Failed : SegmentOutcome.Delivered;
+        return paused ? SegmentOutcome.Paused : stop ? SegmentOutcome.Failed : SegmentOutcome.Delivered;
     }
 
     private List<TakenSegment> TakeSegments()
@@ -1017,6 +1030,9 @@ internal sealed class DurableForwarder : IAsyncDisposable
         Empty,
         Delivered,
         Failed,
+
+        /// <summary>A 401/403 paused sending during the round; nothing more was sent.</summary>
+        Paused,
     }
 
     /// <summary>A segment taken for this round, with one slot per record.</summary>
